@@ -1,0 +1,1 @@
+"""The Harmonia consortium coordinator (guidelines, enrollment, rounds): arriving in a later release."""

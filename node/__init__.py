@@ -1,0 +1,1 @@
+"""The Harmonia hospital node: DICOM ingest, de-identification, store and DICOMweb."""

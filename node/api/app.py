@@ -1,0 +1,57 @@
+"""``create_app(settings)``: the node's HTTP service (DICOMweb, admin, health)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from node.api.errors import install_error_handlers
+from node.api.routes import admin, health, qido, rendered, stow, wado
+from node.runtime import NodeRuntime, open_node
+from node.settings import NodeSettings
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: NodeSettings, *, runtime: NodeRuntime | None = None) -> FastAPI:
+    """Build the node's FastAPI app.
+
+    Parameters
+    ----------
+    settings
+        The node's settings.
+    runtime
+        An already open runtime to serve (the caller closes it); when omitted,
+        the app opens one from ``settings`` at startup and closes it at shutdown.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = runtime is None
+        app.state.runtime = runtime if runtime is not None else open_node(settings)
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.runtime.close()
+
+    app = FastAPI(
+        title="Harmonia node",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    if runtime is not None:
+        app.state.runtime = runtime
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(stow.router)
+    app.include_router(qido.router)
+    app.include_router(wado.router)
+    app.include_router(rendered.router)
+    app.include_router(admin.router)
+    return app

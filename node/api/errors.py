@@ -1,0 +1,99 @@
+"""The one place that turns domain errors into HTTP responses.
+
+Routes raise domain errors and never build error responses themselves. Any
+other exception becomes a 500 with a generic message: the traceback goes to
+the log, never to the client.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from node.errors import (
+    AuthError,
+    DicomInputError,
+    InstanceTooLargeError,
+    InsufficientScopeError,
+    MultipartError,
+    NodeError,
+    NotFoundError,
+    QueryError,
+    RenderError,
+    RequestTooLargeError,
+    StoreError,
+    UnsupportedMediaTypeError,
+    UnsupportedTransferSyntaxError,
+)
+from shared.errors import HarmoniaError
+
+__all__ = ["install_error_handlers", "status_for"]
+
+_log = logging.getLogger(__name__)
+
+_STATUS: tuple[tuple[type[HarmoniaError], int], ...] = (
+    (InsufficientScopeError, 403),
+    (AuthError, 401),
+    (NotFoundError, 404),
+    (QueryError, 400),
+    (MultipartError, 400),
+    (RequestTooLargeError, 413),
+    (InstanceTooLargeError, 413),
+    (UnsupportedMediaTypeError, 415),
+    (UnsupportedTransferSyntaxError, 406),
+    (RenderError, 422),
+    (DicomInputError, 400),
+    (StoreError, 503),
+    (NodeError, 400),
+)
+
+
+def status_for(error: HarmoniaError) -> int:
+    """The HTTP status of a domain error."""
+    for kind, status in _STATUS:
+        if isinstance(error, kind):
+            return status
+    return 500
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the domain-error, validation and last-resort handlers."""
+
+    @app.exception_handler(HarmoniaError)
+    async def _domain(request: Request, exc: HarmoniaError) -> JSONResponse:
+        status = status_for(exc)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if status >= 500:
+            _log.error("%s %s failed: %s", request.method, request.url.path, exc)
+        return JSONResponse(
+            {"error": type(exc).__name__, "detail": str(exc)}, status_code=status, headers=headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()
+        ]
+        return JSONResponse(
+            {"error": "InvalidRequest", "detail": "; ".join(problems)}, status_code=400
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            {"error": "HTTPError", "detail": exc.detail},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        _log.exception("unexpected error in %s %s", request.method, request.url.path)
+        return JSONResponse(
+            {"error": "InternalError", "detail": "internal error; see the node's log"},
+            status_code=500,
+        )

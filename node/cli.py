@@ -1,0 +1,67 @@
+"""``harmonia-node``: the hospital node's command line.
+
+Each subcommand lives in ``node/commands/<name>.py`` and exposes
+``register(subparsers)``; this module only assembles them and turns domain
+errors into registered exit codes with a one-line message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from node.errors import NodeError
+from node.exit_codes import ExitCode
+from shared.errors import ConfigurationError, HarmoniaError
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser with every subcommand registered."""
+    from node.commands import import_folder, pull, serve, token
+
+    parser = argparse.ArgumentParser(
+        prog="harmonia-node",
+        description="Harmonia hospital node: receive, de-identify, store and serve DICOM.",
+    )
+    parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in (serve, import_folder, pull, token):
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return int(args.func(args))
+    except ConfigurationError as exc:
+        print(f"harmonia-node: configuration error: {exc}", file=sys.stderr)
+        return ExitCode.CONFIGURATION
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        print(f"harmonia-node: invalid settings: {problems}", file=sys.stderr)
+        return ExitCode.CONFIGURATION
+    except (NodeError, HarmoniaError) as exc:
+        print(f"harmonia-node: {exc}", file=sys.stderr)
+        return ExitCode.FAILED
+    except KeyboardInterrupt:
+        return ExitCode.OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

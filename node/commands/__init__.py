@@ -1,0 +1,1 @@
+"""Subcommands of ``harmonia-node``, one module each with ``register(subparsers)``."""

@@ -1,0 +1,93 @@
+"""``harmonia-node serve``: the node's HTTP service and, optionally, its C-STORE SCP."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+import uvicorn
+
+from node.api import create_app
+from node.commands.options import add_data_dir, settings_from
+from node.exit_codes import ExitCode
+from node.runtime import open_node
+
+_log = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``serve`` subcommand."""
+    parser = subparsers.add_parser(
+        "serve", help="run the node: DICOMweb, admin API and optional C-STORE SCP"
+    )
+    add_data_dir(parser)
+    parser.add_argument("--host", default=None, help="HTTP bind address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None, help="HTTP port (default 8104)")
+    parser.add_argument(
+        "--dicom-port", type=int, default=None, help="run a C-STORE SCP on this port"
+    )
+    parser.add_argument("--ae-title", default=None, help="the SCP's AE title (default HARMONIA)")
+    parser.add_argument(
+        "--allow-ae",
+        action="append",
+        default=None,
+        metavar="AE",
+        help="calling AE title allowed to send (repeatable); without any, all are accepted",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until interrupted."""
+    settings = settings_from(
+        args,
+        host=args.host,
+        port=args.port,
+        dicom_port=args.dicom_port,
+        ae_title=args.ae_title,
+        allow_ae=args.allow_ae,
+    )
+    with open_node(settings) as runtime:
+        issued = runtime.ensure_admin_token()
+        if issued is not None and settings.bootstrap_token is None:
+            print(
+                "Created the first admin API token (shown once, store it safely):\n"
+                f"  {issued.token}",
+                flush=True,
+            )
+        scp = None
+        if settings.dicom_port is not None:
+            from node.dicom.scp import StoreScp
+
+            scp = StoreScp(
+                runtime.ingest,
+                ae_title=settings.ae_title,
+                host=settings.host,
+                port=settings.dicom_port,
+                allow_ae=settings.allow_ae,
+            )
+            scp.start()
+        config = uvicorn.Config(
+            create_app(settings, runtime=runtime),
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            access_log=False,
+        )
+        server = uvicorn.Server(config)
+        base = f"http://{settings.host}:{settings.port}"
+        print(f"Harmonia node serving {settings.data_dir}", flush=True)
+        print(f"  health:   {base}/healthz", flush=True)
+        print(f"  DICOMweb: {base}/dicom-web", flush=True)
+        print(f"  API docs: {base}/docs", flush=True)
+        if scp is not None:
+            print(
+                f"  C-STORE:  {settings.ae_title}@{settings.host}:{scp.port}", flush=True
+            )
+        try:
+            server.run()
+        finally:
+            if scp is not None:
+                scp.stop()
+    return ExitCode.OK if server.started else ExitCode.FAILED
+

@@ -1,0 +1,59 @@
+"""``harmonia-node token``: issue, list and revoke API tokens from the host."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime, timedelta
+
+from node.auth import Scope
+from node.commands.options import add_data_dir, settings_from
+from node.exit_codes import ExitCode
+from node.runtime import open_node
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``token`` subcommand."""
+    parser = subparsers.add_parser("token", help="issue, list or revoke API tokens")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    issue = actions.add_parser("issue", help="issue a token and print it once")
+    add_data_dir(issue)
+    issue.add_argument("--name", required=True)
+    issue.add_argument(
+        "--scope",
+        action="append",
+        choices=[s.value for s in Scope],
+        required=True,
+        help="repeatable: ingest, read, admin",
+    )
+    issue.add_argument("--expires-in-days", type=float, default=None)
+    issue.set_defaults(func=_issue)
+    listing = actions.add_parser("list", help="list active tokens (never their secrets)")
+    add_data_dir(listing)
+    listing.set_defaults(func=_list)
+    revoke = actions.add_parser("revoke", help="revoke a token by id")
+    add_data_dir(revoke)
+    revoke.add_argument("token_id")
+    revoke.set_defaults(func=_revoke)
+
+
+def _issue(args: argparse.Namespace) -> int:
+    expires = None
+    if args.expires_in_days is not None:
+        expires = datetime.now(UTC) + timedelta(days=args.expires_in_days)
+    with open_node(settings_from(args)) as runtime:
+        issued = runtime.tokens.issue(args.name, [Scope(s) for s in args.scope], expires_at=expires)
+    print(issued.token)
+    return ExitCode.OK
+
+
+def _list(args: argparse.Namespace) -> int:
+    with open_node(settings_from(args)) as runtime:
+        for info in runtime.tokens.list():
+            print(f"{info.token_id}\t{info.name}\t{' '.join(sorted(info.scopes))}")
+    return ExitCode.OK
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    with open_node(settings_from(args)) as runtime:
+        runtime.tokens.revoke(args.token_id)
+    return ExitCode.OK

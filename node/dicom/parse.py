@@ -1,0 +1,156 @@
+"""Reading an incoming instance and deciding whether the node can take it.
+
+Every check here runs on bytes in memory, before anything touches the disk,
+and fails with a :class:`node.errors.DicomInputError` subclass that carries
+the PS3.18 failure reason for the sender.
+"""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+import pydicom
+from pydicom import Dataset
+from pydicom.dataelem import DataElement
+from pydicom.errors import InvalidDicomError
+from pydicom.uid import (
+    AllTransferSyntaxes,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    UncompressedTransferSyntaxes,
+)
+
+from node.errors import (
+    FAILURE_DATASET_MISMATCH,
+    DicomInputError,
+    InstanceTooLargeError,
+    MissingAttributeError,
+    NotDicomError,
+    UnsupportedTransferSyntaxError,
+)
+
+__all__ = ["REQUIRED_KEYWORDS", "SUPPORTED_TRANSFER_SYNTAXES", "parse_instance"]
+
+SUPPORTED_TRANSFER_SYNTAXES = frozenset(str(uid) for uid in AllTransferSyntaxes)
+
+# Type 1 in every composite IOD; the node cannot file an instance without them.
+REQUIRED_KEYWORDS = ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID")
+
+
+def parse_instance(data: bytes, *, max_instance_bytes: int, require_part10: bool) -> Dataset:
+    """Parse and validate one instance held in memory.
+
+    Parameters
+    ----------
+    data
+        The encoded instance.
+    max_instance_bytes
+        Instances larger than this are refused with 0xA700.
+    require_part10
+        Refuse data without the 128-byte preamble and ``DICM`` prefix, as
+        STOW-RS (PS3.18 §10.5) requires; folder import and C-STORE relax it.
+
+    Returns
+    -------
+    Dataset
+        The fully loaded dataset, its file meta carrying the transfer syntax.
+    """
+    if len(data) > max_instance_bytes:
+        raise InstanceTooLargeError(
+            f"instance of {len(data)} bytes exceeds the node's limit of {max_instance_bytes} "
+            "bytes (max_instance_bytes); raise the limit or send a smaller object"
+        )
+    has_preamble = len(data) >= 132 and data[128:132] == b"DICM"
+    if require_part10 and not has_preamble:
+        raise NotDicomError(
+            "not a DICOM Part 10 file: no 'DICM' prefix after the 128-byte preamble; "
+            "send the file with its File Meta Information"
+        )
+    try:
+        ds = pydicom.dcmread(BytesIO(data), force=not has_preamble)
+        _load_everything(ds)
+    except (InvalidDicomError, EOFError, ValueError, TypeError, KeyError, OSError) as exc:
+        raise NotDicomError(f"not readable as DICOM (truncated or corrupt): {exc}") from exc
+    except Exception as exc:  # pydicom raises many types on garbage; all mean the same here
+        raise NotDicomError(f"not readable as DICOM: {type(exc).__name__}: {exc}") from exc
+    if len(ds) == 0:
+        raise NotDicomError("no data elements found: the file is empty or not DICOM")
+    _ensure_transfer_syntax(ds)
+    sop_class = str(ds.get("SOPClassUID", "") or "") or None
+    sop_instance = str(ds.get("SOPInstanceUID", "") or "") or None
+    for keyword in REQUIRED_KEYWORDS:
+        if not str(ds.get(keyword, "") or "").strip():
+            raise MissingAttributeError(
+                f"{keyword} is missing or empty; the node cannot file an instance without it",
+                attribute=keyword,
+                sop_class_uid=sop_class,
+                sop_instance_uid=sop_instance,
+            )
+    meta_class = ds.file_meta.get("MediaStorageSOPClassUID")
+    if meta_class and str(meta_class) != sop_class:
+        raise DicomInputError(
+            f"File Meta MediaStorageSOPClassUID {meta_class} differs from the data set's "
+            f"SOPClassUID {sop_class}",
+            failure_reason=FAILURE_DATASET_MISMATCH,
+            sop_class_uid=sop_class,
+            sop_instance_uid=sop_instance,
+        )
+    _check_pixel_data_length(ds, sop_class, sop_instance)
+    return ds
+
+
+def _load_everything(ds: Dataset) -> None:
+    """Force pydicom to parse every element so truncation surfaces now, not later."""
+    for element in ds:
+        _load_element(element)
+
+
+def _load_element(element: DataElement) -> None:
+    if element.VR == "SQ":
+        for item in element.value:
+            _load_everything(item)
+    else:
+        _ = element.value
+
+
+def _ensure_transfer_syntax(ds: Dataset) -> None:
+    meta = ds.file_meta
+    syntax = meta.get("TransferSyntaxUID")
+    if syntax is None:
+        implicit, little = ds.original_encoding
+        if implicit:
+            syntax = ImplicitVRLittleEndian
+        else:
+            syntax = ExplicitVRLittleEndian if little else ExplicitVRBigEndian
+        meta.TransferSyntaxUID = syntax
+    if str(syntax) not in SUPPORTED_TRANSFER_SYNTAXES:
+        raise UnsupportedTransferSyntaxError(
+            f"transfer syntax {syntax} is not supported; send the instance in a standard "
+            "transfer syntax (e.g. Explicit VR Little Endian)",
+            sop_class_uid=str(ds.get("SOPClassUID", "")) or None,
+            sop_instance_uid=str(ds.get("SOPInstanceUID", "")) or None,
+        )
+
+
+def _check_pixel_data_length(ds: Dataset, sop_class: str | None, sop_instance: str | None) -> None:
+    """Refuse native pixel data shorter than its Rows x Columns x ... promise."""
+    if "PixelData" not in ds or ds.file_meta.TransferSyntaxUID not in UncompressedTransferSyntaxes:
+        return
+    try:
+        frames = int(ds.get("NumberOfFrames", 1) or 1)
+        expected = (
+            int(ds.Rows) * int(ds.Columns) * int(ds.SamplesPerPixel) * frames
+            * int(ds.BitsAllocated)
+            + 7
+        ) // 8
+    except (AttributeError, TypeError, ValueError):
+        return  # the IOD check belongs to the viewer; storing is still safe
+    actual = len(ds.PixelData)
+    if actual < expected:
+        raise NotDicomError(
+            f"Pixel Data holds {actual} bytes but Rows x Columns x SamplesPerPixel x "
+            f"NumberOfFrames x BitsAllocated needs {expected}: the file is truncated",
+            sop_class_uid=sop_class,
+            sop_instance_uid=sop_instance,
+        )

@@ -1,0 +1,197 @@
+"""Errors raised by the hospital node.
+
+One root, :class:`NodeError`, under :class:`shared.errors.HarmoniaError`::
+
+    NodeError
+    ├── DicomInputError                 an instance the node will not store
+    │   ├── NotDicomError               not DICOM at all, or truncated       (0xC000)
+    │   ├── MissingAttributeError       a required attribute is absent       (0xA900)
+    │   ├── UnsupportedTransferSyntaxError                                   (0xC122)
+    │   ├── InstanceTooLargeError       over the configured size limit       (0xA700)
+    │   └── StudyMismatchError          STOW to /studies/{uid} of another study (0xA900)
+    ├── DeidentificationError           the profile could not be applied     (0x0110)
+    ├── RelinkError                     a sealed re-identification link will not open
+    ├── MultipartError                  a broken multipart/related body
+    ├── UnsupportedMediaTypeError       a request body of a type the route does not take
+    ├── RequestTooLargeError            a request body over the size limit
+    ├── QueryError                      a QIDO/WADO parameter the node cannot honour
+    ├── NotFoundError                   no such study, series, instance or frame
+    ├── RenderError                     pixels that cannot be rendered as asked
+    │   └── VolumeGeometryError         a series that is not one regular volume
+    ├── StoreError                      the store refused or failed a write
+    └── AuthError                       credentials missing, wrong or expired
+        └── InsufficientScopeError      valid token without the needed scope
+
+:class:`DicomInputError` and :class:`DeidentificationError` carry the PS3.18
+``failure_reason`` a STOW-RS or C-STORE response reports for that instance.
+The API maps each family to one HTTP status in a single exception handler.
+"""
+
+from __future__ import annotations
+
+from shared.errors import HarmoniaError
+
+__all__ = [
+    "FAILURE_CANNOT_UNDERSTAND",
+    "FAILURE_DATASET_MISMATCH",
+    "FAILURE_OUT_OF_RESOURCES",
+    "FAILURE_PROCESSING",
+    "FAILURE_SOP_CLASS_NOT_SUPPORTED",
+    "FAILURE_TRANSFER_SYNTAX_NOT_SUPPORTED",
+    "AuthError",
+    "DeidentificationError",
+    "DicomInputError",
+    "InstanceTooLargeError",
+    "InsufficientScopeError",
+    "MissingAttributeError",
+    "MultipartError",
+    "NodeError",
+    "NotDicomError",
+    "NotFoundError",
+    "QueryError",
+    "RelinkError",
+    "RenderError",
+    "RequestTooLargeError",
+    "StoreError",
+    "StudyMismatchError",
+    "UnsupportedMediaTypeError",
+    "UnsupportedTransferSyntaxError",
+    "VolumeGeometryError",
+]
+
+# PS3.18 Table 10.5.3-1 / PS3.4 Annex B failure reasons.
+FAILURE_PROCESSING = 0x0110
+FAILURE_SOP_CLASS_NOT_SUPPORTED = 0x0122
+FAILURE_OUT_OF_RESOURCES = 0xA700
+FAILURE_DATASET_MISMATCH = 0xA900
+FAILURE_CANNOT_UNDERSTAND = 0xC000
+FAILURE_TRANSFER_SYNTAX_NOT_SUPPORTED = 0xC122
+
+
+class NodeError(HarmoniaError):
+    """Base class of every error the hospital node raises deliberately."""
+
+
+class DicomInputError(NodeError):
+    """An incoming instance the node refuses to store.
+
+    Parameters
+    ----------
+    message
+        What is wrong and what the sender can do about it.
+    failure_reason
+        The PS3.18 FailureReason reported to a STOW-RS or C-STORE peer.
+    sop_class_uid, sop_instance_uid
+        Identify the instance in the failure report when they could be read.
+    """
+
+    default_failure_reason = FAILURE_CANNOT_UNDERSTAND
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        failure_reason: int | None = None,
+        sop_class_uid: str | None = None,
+        sop_instance_uid: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.failure_reason = (
+            failure_reason if failure_reason is not None else self.default_failure_reason
+        )
+        self.sop_class_uid = sop_class_uid
+        self.sop_instance_uid = sop_instance_uid
+
+
+class NotDicomError(DicomInputError):
+    """The bytes are not a DICOM Part 10 file, or the file is truncated."""
+
+
+class MissingAttributeError(DicomInputError):
+    """A Type 1 attribute the node needs (SOPInstanceUID, SOPClassUID...) is absent."""
+
+    default_failure_reason = FAILURE_DATASET_MISMATCH
+
+    def __init__(self, message: str, *, attribute: str, **context: str | None) -> None:
+        super().__init__(message, **context)  # type: ignore[arg-type]
+        self.attribute = attribute
+
+
+class UnsupportedTransferSyntaxError(DicomInputError):
+    """The transfer syntax is one the node cannot decode or store."""
+
+    default_failure_reason = FAILURE_TRANSFER_SYNTAX_NOT_SUPPORTED
+
+
+class InstanceTooLargeError(DicomInputError):
+    """One instance is larger than ``max_instance_bytes``."""
+
+    default_failure_reason = FAILURE_OUT_OF_RESOURCES
+
+
+class StudyMismatchError(DicomInputError):
+    """STOW-RS to ``/studies/{uid}`` carried an instance of a different study."""
+
+    default_failure_reason = FAILURE_DATASET_MISMATCH
+
+
+class DeidentificationError(NodeError):
+    """The de-identification profile could not be applied to an instance."""
+
+    failure_reason = FAILURE_PROCESSING
+
+
+class RelinkError(NodeError):
+    """A sealed re-identification link cannot be opened: wrong key, or tampered with."""
+
+
+class MultipartError(NodeError):
+    """A multipart/related request body is malformed."""
+
+
+class UnsupportedMediaTypeError(NodeError):
+    """The request body's media type is not one the endpoint accepts."""
+
+
+class RequestTooLargeError(NodeError):
+    """A request body exceeds the configured limit."""
+
+    def __init__(self, message: str, *, limit_bytes: int) -> None:
+        super().__init__(message)
+        self.limit_bytes = limit_bytes
+
+
+class QueryError(NodeError):
+    """A query or retrieve parameter is malformed or unsupported."""
+
+    def __init__(self, message: str, *, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+
+
+class NotFoundError(NodeError):
+    """The requested study, series, instance or frame does not exist on this node."""
+
+
+class RenderError(NodeError):
+    """The pixel data cannot be rendered as requested."""
+
+
+class VolumeGeometryError(RenderError):
+    """A series cannot be assembled into one regular volume (gaps, tilts, mixed sizes)."""
+
+
+class StoreError(NodeError):
+    """The store refused or failed a write; nothing was partially written."""
+
+
+class AuthError(NodeError):
+    """Credentials are missing, unknown, revoked or expired."""
+
+
+class InsufficientScopeError(AuthError):
+    """The credentials are valid but lack the scope this operation needs."""
+
+    def __init__(self, message: str, *, required_scope: str) -> None:
+        super().__init__(message)
+        self.required_scope = required_scope

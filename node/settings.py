@@ -1,0 +1,115 @@
+"""The node's settings: one class, read once at start, refusing unsafe defaults.
+
+Values come from keyword arguments (the CLI), then ``HARMONIA_NODE_*``
+environment variables, then the defaults below. The defaults embed everything a
+node needs to run on one machine: SQLite and content-addressed files under
+``data_dir``.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.errors import ConfigurationError
+
+__all__ = ["DeploymentProfile", "NodeSettings"]
+
+_log = logging.getLogger(__name__)
+
+MiB = 1024 * 1024
+
+
+class DeploymentProfile(enum.StrEnum):
+    """How strictly the node treats insecure settings."""
+
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class NodeSettings(BaseSettings):
+    """Everything configurable about a hospital node."""
+
+    model_config = SettingsConfigDict(env_prefix="HARMONIA_NODE_", extra="forbid")
+
+    data_dir: Path
+    profile: DeploymentProfile = DeploymentProfile.DEVELOPMENT
+    host: str = "127.0.0.1"
+    port: int = Field(default=8104, ge=0, le=65535)
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; defaults to SQLite (WAL) at DATA_DIR/node.sqlite3.",
+    )
+    bootstrap_token: str | None = Field(
+        default=None,
+        description="Becomes the first admin API token when the node has none.",
+    )
+
+    # Ingest limits.
+    max_request_bytes: int = Field(default=4096 * MiB, gt=0)
+    max_instance_bytes: int = Field(default=1024 * MiB, gt=0)
+    fsync: bool = Field(
+        default=True,
+        description="fsync every stored file and its directory before the row commits.",
+    )
+
+    # DIMSE C-STORE SCP; disabled when dicom_port is None.
+    dicom_port: int | None = Field(default=None, ge=0, le=65535)
+    ae_title: str = "HARMONIA"
+    allow_ae: list[str] = Field(default_factory=list)
+
+    # De-identification (PS3.15 Annex E) options, per site.
+    retain_longitudinal_modified_dates: bool = False
+    retain_patient_characteristics: bool = False
+    private_tag_safelist: list[str] = Field(
+        default_factory=list,
+        description="Private attributes to keep, as 'gggg,\"Creator\",ee' (empty by default).",
+    )
+    relink_public_key: Path | None = Field(
+        default=None,
+        description="PEM X25519 public key; when set, pseudonym->identity links are kept, "
+        "sealed so that only the holder of the private key (hospital IT) can read them.",
+    )
+
+    @field_validator("ae_title", "allow_ae")
+    @classmethod
+    def _valid_ae_titles(cls, value: str | list[str]) -> str | list[str]:
+        for title in [value] if isinstance(value, str) else value:
+            if not 0 < len(title.strip()) <= 16 or "\\" in title:
+                raise ValueError(f"AE title {title!r} must be 1-16 characters without '\\'")
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> NodeSettings:
+        if self.profile is DeploymentProfile.PRODUCTION:
+            if self.dicom_port is not None and not self.allow_ae:
+                raise ConfigurationError(
+                    "production profile: set at least one --allow-ae for the C-STORE SCP",
+                    setting="allow_ae",
+                )
+            if not self.fsync:
+                raise ConfigurationError(
+                    "production profile: fsync cannot be disabled", setting="fsync"
+                )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to SQLite inside the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'node.sqlite3').resolve()}"
+
+    @property
+    def blob_dir(self) -> Path:
+        """Where content-addressed instance files live."""
+        return self.data_dir / "instances"
+
+    @property
+    def secrets_dir(self) -> Path:
+        """Where the node keeps the keys it generated for itself (mode 0700)."""
+        return self.data_dir / "secrets"

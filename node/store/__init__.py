@@ -1,0 +1,37 @@
+"""The node's store: SQL metadata (SQLAlchemy 2, Alembic) plus content-addressed files.
+
+Everything in it is already de-identified. SQLite in WAL mode is the embedded
+default; any SQLAlchemy URL (PostgreSQL for larger sites) works the same.
+"""
+
+from node.store.blobs import BlobStore, FileBlobStore, MemoryBlobStore, sha256_hex
+from node.store.criteria import Level, Match, MatchKind, SearchRequest
+from node.store.database import create_database_engine, migrate
+from node.store.instance_store import InstanceStore, searchable_keywords
+from node.store.records import (
+    InstanceAttributes,
+    InstanceRecord,
+    PutStatus,
+    SeriesRecord,
+    StudyRecord,
+)
+
+__all__ = [
+    "BlobStore",
+    "FileBlobStore",
+    "InstanceAttributes",
+    "InstanceRecord",
+    "InstanceStore",
+    "Level",
+    "Match",
+    "MatchKind",
+    "MemoryBlobStore",
+    "PutStatus",
+    "SearchRequest",
+    "SeriesRecord",
+    "StudyRecord",
+    "create_database_engine",
+    "migrate",
+    "searchable_keywords",
+    "sha256_hex",
+]

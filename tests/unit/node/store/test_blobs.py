@@ -1,0 +1,62 @@
+"""One contract suite for every BlobStore implementation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from node.errors import NotFoundError
+from node.store import BlobStore, FileBlobStore, MemoryBlobStore, sha256_hex
+
+
+class BlobStoreContract:
+    def make(self, tmp_path: Path) -> BlobStore:
+        raise NotImplementedError
+
+    def test_put_returns_sha256_and_get_returns_bytes(self, tmp_path: Path) -> None:
+        store = self.make(tmp_path)
+        digest = store.put(b"hello")
+        assert digest == sha256_hex(b"hello")
+        assert store.get(digest) == b"hello"
+
+    def test_put_twice_is_idempotent(self, tmp_path: Path) -> None:
+        store = self.make(tmp_path)
+        assert store.put(b"x") == store.put(b"x")
+        assert list(store.digests()) == [sha256_hex(b"x")]
+
+    def test_missing_blob_is_not_found(self, tmp_path: Path) -> None:
+        with pytest.raises(NotFoundError):
+            self.make(tmp_path).get(sha256_hex(b"absent"))
+
+    def test_sweep_removes_only_unreferenced(self, tmp_path: Path) -> None:
+        store = self.make(tmp_path)
+        keep, drop = store.put(b"keep"), store.put(b"drop")
+        assert store.sweep(lambda digest: digest == keep) == 1
+        assert store.get(keep) == b"keep"
+        with pytest.raises(NotFoundError):
+            store.get(drop)
+
+
+class TestFileBlobStore(BlobStoreContract):
+    def make(self, tmp_path: Path) -> BlobStore:
+        return FileBlobStore(tmp_path / "blobs", fsync=True)
+
+    def test_layout_and_leftover_temp_files_are_swept(self, tmp_path: Path) -> None:
+        store = FileBlobStore(tmp_path / "blobs")
+        digest = store.put(b"data")
+        assert store.path(digest) == tmp_path / "blobs" / digest[:2] / digest[2:4] / digest
+        leftover = tmp_path / "blobs" / "tmp" / "half-written"
+        leftover.write_bytes(b"partial")
+        store.sweep(lambda _d: True)
+        assert not leftover.exists()
+        assert store.get(digest) == b"data"
+
+    def test_rejects_path_traversal_digest(self, tmp_path: Path) -> None:
+        with pytest.raises(NotFoundError):
+            FileBlobStore(tmp_path / "blobs").get("../../etc/passwd")
+
+
+class TestMemoryBlobStore(BlobStoreContract):
+    def make(self, tmp_path: Path) -> BlobStore:
+        return MemoryBlobStore()
