@@ -1,1 +1,1 @@
-"""The Harmonia consortium coordinator (guidelines, enrollment, rounds): arriving in a later release."""
+"""The Harmonia consortium coordinator: guidelines, enrollment and rounds (a later release)."""

@@ -19,6 +19,7 @@ One root, :class:`NodeError`, under :class:`shared.errors.HarmoniaError`::
     ├── RenderError                     pixels that cannot be rendered as asked
     │   └── VolumeGeometryError         a series that is not one regular volume
     ├── StoreError                      the store refused or failed a write
+    ├── RemoteSourceError               a PACS or DICOM peer unreachable, refusing us, failing
     └── AuthError                       credentials missing, wrong or expired
         └── InsufficientScopeError      valid token without the needed scope
 
@@ -50,6 +51,7 @@ __all__ = [
     "NotFoundError",
     "QueryError",
     "RelinkError",
+    "RemoteSourceError",
     "RenderError",
     "RequestTooLargeError",
     "StoreError",
@@ -195,3 +197,22 @@ class InsufficientScopeError(AuthError):
     def __init__(self, message: str, *, required_scope: str) -> None:
         super().__init__(message)
         self.required_scope = required_scope
+
+
+class RemoteSourceError(NodeError):
+    """A PACS or DICOM peer could not be reached, refused us, or failed as a whole.
+
+    Parameters
+    ----------
+    message
+        What went wrong and what to check (address, credentials, the peer's log).
+    source
+        The peer: a DICOMweb URL or ``AE@host:port``.
+    status_code
+        The HTTP status the peer answered, when there was one.
+    """
+
+    def __init__(self, message: str, *, source: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.source = source
+        self.status_code = status_code

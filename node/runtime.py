@@ -14,6 +14,7 @@ import os
 import secrets
 from pathlib import Path
 from types import TracebackType
+from typing import BinaryIO
 
 from node.auth import IssuedToken, Scope, TokenService
 from node.dicom.deid import Deidentifier, DeidOptions, RelinkSealer
@@ -41,7 +42,9 @@ class NodeRuntime:
         exclusive = _try_exclusive(self._lock_handle)
         self.engine = create_database_engine(settings.resolved_database_url, durable=settings.fsync)
         migrate(self.engine)
-        self.store = InstanceStore(self.engine, FileBlobStore(settings.blob_dir, fsync=settings.fsync))
+        self.store = InstanceStore(
+            self.engine, FileBlobStore(settings.blob_dir, fsync=settings.fsync)
+        )
         if exclusive:
             swept = self.store.sweep_orphans()
             if swept:
@@ -98,11 +101,11 @@ def open_node(settings: NodeSettings) -> NodeRuntime:
     return NodeRuntime(settings)
 
 
-def _try_exclusive(handle: object) -> bool:
+def _try_exclusive(handle: BinaryIO) -> bool:
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # type: ignore[call-overload]
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        fcntl.flock(handle, fcntl.LOCK_SH)  # type: ignore[call-overload]
+        fcntl.flock(handle, fcntl.LOCK_SH)
         return False
     return True
 

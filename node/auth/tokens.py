@@ -136,7 +136,7 @@ class TokenService:
                 .where(ApiToken.token_id == token_id)
                 .values(revoked_at=datetime.now(UTC), is_active=False)
             )
-            if not result.rowcount:
+            if not result.rowcount:  # type: ignore[attr-defined]
                 raise NotFoundError(f"no API token with id {token_id}")
 
     def list(self) -> list[TokenInfo]:

@@ -13,6 +13,7 @@ import pydicom
 from pydicom import Dataset
 from pydicom.dataelem import DataElement
 from pydicom.errors import InvalidDicomError
+from pydicom.pixels.utils import get_expected_length
 from pydicom.uid import (
     AllTransferSyntaxes,
     ExplicitVRBigEndian,
@@ -23,6 +24,7 @@ from pydicom.uid import (
 
 from node.errors import (
     FAILURE_DATASET_MISMATCH,
+    FAILURE_SOP_CLASS_NOT_SUPPORTED,
     DicomInputError,
     InstanceTooLargeError,
     MissingAttributeError,
@@ -33,6 +35,11 @@ from node.errors import (
 __all__ = ["REQUIRED_KEYWORDS", "SUPPORTED_TRANSFER_SYNTAXES", "parse_instance"]
 
 SUPPORTED_TRANSFER_SYNTAXES = frozenset(str(uid) for uid in AllTransferSyntaxes)
+
+_MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
+# A data set without a preamble must open with File Meta (0002) or Identifying (0008) group
+# elements; anything else is some other file that pydicom's forced read made sense of.
+_PLAUSIBLE_FIRST_GROUPS = (0x0002, 0x0008)
 
 # Type 1 in every composite IOD; the node cannot file an instance without them.
 REQUIRED_KEYWORDS = ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID")
@@ -76,6 +83,15 @@ def parse_instance(data: bytes, *, max_instance_bytes: int, require_part10: bool
         raise NotDicomError(f"not readable as DICOM: {type(exc).__name__}: {exc}") from exc
     if len(ds) == 0:
         raise NotDicomError("no data elements found: the file is empty or not DICOM")
+    if not has_preamble and next(iter(ds.keys())).group not in _PLAUSIBLE_FIRST_GROUPS:
+        raise NotDicomError(
+            "not DICOM: no Part 10 preamble and no recognizable DICOM data elements"
+        )
+    if str(ds.file_meta.get("MediaStorageSOPClassUID", "")) == _MEDIA_STORAGE_DIRECTORY:
+        raise DicomInputError(
+            "a DICOMDIR is a media directory, not an instance; import the folder that holds it",
+            failure_reason=FAILURE_SOP_CLASS_NOT_SUPPORTED,
+        )
     _ensure_transfer_syntax(ds)
     sop_class = str(ds.get("SOPClassUID", "") or "") or None
     sop_instance = str(ds.get("SOPInstanceUID", "") or "") or None
@@ -138,19 +154,15 @@ def _check_pixel_data_length(ds: Dataset, sop_class: str | None, sop_instance: s
     if "PixelData" not in ds or ds.file_meta.TransferSyntaxUID not in UncompressedTransferSyntaxes:
         return
     try:
-        frames = int(ds.get("NumberOfFrames", 1) or 1)
-        expected = (
-            int(ds.Rows) * int(ds.Columns) * int(ds.SamplesPerPixel) * frames
-            * int(ds.BitsAllocated)
-            + 7
-        ) // 8
-    except (AttributeError, TypeError, ValueError):
-        return  # the IOD check belongs to the viewer; storing is still safe
+        expected = int(get_expected_length(ds, unit="bytes"))
+    except (AttributeError, TypeError, ValueError, KeyError):
+        return  # incomplete Image Pixel module: the viewer reports it; storing is still safe
     actual = len(ds.PixelData)
     if actual < expected:
         raise NotDicomError(
-            f"Pixel Data holds {actual} bytes but Rows x Columns x SamplesPerPixel x "
-            f"NumberOfFrames x BitsAllocated needs {expected}: the file is truncated",
+            f"Pixel Data holds {actual} bytes but the Image Pixel module (Rows, Columns, "
+            f"SamplesPerPixel, BitsAllocated, NumberOfFrames) needs {expected}: the file is "
+            "truncated",
             sop_class_uid=sop_class,
             sop_instance_uid=sop_instance,
         )

@@ -197,7 +197,7 @@ class InstanceStore:
                         quarantine_reason=quarantine_reason,
                     )
                     .on_conflict_do_nothing()
-                ).rowcount
+                ).rowcount  # type: ignore[attr-defined]
                 if inserted and sealed_link is not None:
                     session.execute(
                         self._insert(ReidentificationLink)
@@ -440,7 +440,9 @@ def _coerce(keyword: str, value: str) -> str | int:
     try:
         return int(value)
     except ValueError:
-        raise QueryError(f"{keyword} must be an integer, got {value!r}", parameter=keyword) from None
+        raise QueryError(
+            f"{keyword} must be an integer, got {value!r}", parameter=keyword
+        ) from None
 
 
 def _condition(

@@ -72,7 +72,9 @@ class InstanceRow(Base):
     """One stored instance: its identity, where its file is, and its quarantine state."""
 
     __tablename__ = "instances"
-    __table_args__ = (Index("ix_instances_series_number", "series_instance_uid", "instance_number"),)
+    __table_args__ = (
+        Index("ix_instances_series_number", "series_instance_uid", "instance_number"),
+    )
 
     sop_instance_uid: Mapped[str] = mapped_column(UID, primary_key=True)
     series_instance_uid: Mapped[str] = mapped_column(

@@ -25,7 +25,9 @@ from node.store import (
 from node.store.schema import Base
 
 
-def _attrs(n: int, *, study: str = "2.25.1", series: str = "2.25.2", **extra: object) -> InstanceAttributes:
+def _attrs(
+    n: int, *, study: str = "2.25.1", series: str = "2.25.2", **extra: object
+) -> InstanceAttributes:
     values: dict[str, object] = {
         "study_instance_uid": study,
         "series_instance_uid": series,
@@ -83,7 +85,9 @@ def test_concurrent_writers_store_each_instance_once(store: InstanceStore) -> No
     def send(offset: int) -> None:
         try:
             for n in range(30):
-                store.put(_attrs((n + offset) % 30), f"file-{(n + offset) % 30}".encode(), source="t")
+                store.put(
+                    _attrs((n + offset) % 30), f"file-{(n + offset) % 30}".encode(), source="t"
+                )
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -128,13 +132,28 @@ def test_quarantine_hidden_until_released(store: InstanceStore) -> None:
 
 
 def test_search_studies_by_keys_ranges_and_wildcards(store: InstanceStore) -> None:
-    store.put(_attrs(1, study="2.25.10", series="2.25.11", patient_id="HN-A", study_date="20240105"), b"1", source="t")
     store.put(
-        _attrs(2, study="2.25.20", series="2.25.21", patient_id="HN-B", study_date="20250301", modality="MR"),
+        _attrs(1, study="2.25.10", series="2.25.11", patient_id="HN-A", study_date="20240105"),
+        b"1",
+        source="t",
+    )
+    store.put(
+        _attrs(
+            2,
+            study="2.25.20",
+            series="2.25.21",
+            patient_id="HN-B",
+            study_date="20250301",
+            modality="MR",
+        ),
         b"2",
         source="t",
     )
-    store.put(_attrs(3, study="2.25.20", series="2.25.22", patient_id="HN-B", study_date="20250301"), b"3", source="t")
+    store.put(
+        _attrs(3, study="2.25.20", series="2.25.22", patient_id="HN-B", study_date="20250301"),
+        b"3",
+        source="t",
+    )
 
     def uids(*matches: Match, **kw: object) -> list[str]:
         request = SearchRequest(Level.STUDY, matches=matches, **kw)  # type: ignore[arg-type]
@@ -145,9 +164,13 @@ def test_search_studies_by_keys_ranges_and_wildcards(store: InstanceStore) -> No
     assert uids(Match("StudyDate", MatchKind.RANGE, ("20250101", ""))) == ["2.25.20"]
     assert uids(Match("StudyDate", MatchKind.RANGE, ("", "20241231"))) == ["2.25.10"]
     assert uids(Match("ModalitiesInStudy", MatchKind.SINGLE_VALUE, ("MR",))) == ["2.25.20"]
-    assert uids(Match("StudyInstanceUID", MatchKind.UID_LIST, ("2.25.10", "2.25.99"))) == ["2.25.10"]
+    assert uids(Match("StudyInstanceUID", MatchKind.UID_LIST, ("2.25.10", "2.25.99"))) == [
+        "2.25.10"
+    ]
     assert uids(limit=1, offset=1) == ["2.25.20"]
-    study = store.search_studies(SearchRequest(Level.STUDY, matches=(Match("PatientID", MatchKind.SINGLE_VALUE, ("HN-B",)),)))[0]
+    study = store.search_studies(
+        SearchRequest(Level.STUDY, matches=(Match("PatientID", MatchKind.SINGLE_VALUE, ("HN-B",)),))
+    )[0]
     assert study.modalities_in_study == ("CT", "MR")
     assert (study.number_of_series, study.number_of_instances) == (2, 2)
 
@@ -155,19 +178,31 @@ def test_search_studies_by_keys_ranges_and_wildcards(store: InstanceStore) -> No
 def test_series_and_instance_search(store: InstanceStore) -> None:
     for n in range(3):
         store.put(_attrs(n, series_number=4), f"{n}".encode(), source="t")
-    series = store.search_series(SearchRequest(Level.SERIES, matches=(Match("SeriesNumber", MatchKind.SINGLE_VALUE, ("4",)),)))
+    series = store.search_series(
+        SearchRequest(
+            Level.SERIES, matches=(Match("SeriesNumber", MatchKind.SINGLE_VALUE, ("4",)),)
+        )
+    )
     assert [s.number_of_instances for s in series] == [3]
     found = store.search_instances(
-        SearchRequest(Level.INSTANCE, matches=(Match("InstanceNumber", MatchKind.SINGLE_VALUE, ("2",)),))
+        SearchRequest(
+            Level.INSTANCE, matches=(Match("InstanceNumber", MatchKind.SINGLE_VALUE, ("2",)),)
+        )
     )
     assert [i.sop_instance_uid for i, _series in found] == ["2.25.102"]
 
 
 def test_unknown_or_malformed_keys_are_query_errors(store: InstanceStore) -> None:
     with pytest.raises(QueryError, match="not a matching key"):
-        store.search_studies(SearchRequest(Level.STUDY, matches=(Match("Rows", MatchKind.SINGLE_VALUE, ("1",)),)))
+        store.search_studies(
+            SearchRequest(Level.STUDY, matches=(Match("Rows", MatchKind.SINGLE_VALUE, ("1",)),))
+        )
     with pytest.raises(QueryError, match="must be an integer"):
-        store.search_series(SearchRequest(Level.SERIES, matches=(Match("SeriesNumber", MatchKind.SINGLE_VALUE, ("x",)),)))
+        store.search_series(
+            SearchRequest(
+                Level.SERIES, matches=(Match("SeriesNumber", MatchKind.SINGLE_VALUE, ("x",)),)
+            )
+        )
 
 
 def test_instances_of_missing_study_is_not_found(store: InstanceStore) -> None:

@@ -1,0 +1,138 @@
+"""WADO-RS: instances, metadata, frames and bulk data (PS3.18 §10.4).
+
+Instances stream as ``multipart/related; type="application/dicom"``, one
+stored file at a time. ``Accept`` picks the transfer syntax: ``*`` (as
+stored), or Explicit VR Little Endian (the PS3.18 default when none is
+named; the node transcodes). Anything else is answered with 406.
+Quarantined instances exist only for admin tokens (others get 404).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from node.api.deps import ReadToken, Runtime
+from node.auth import Scope, TokenInfo
+from node.dicom import retrieve
+from node.dicom.accept import parse_accept
+from node.dicom.frames import parse_frame_numbers
+from node.dicom.multipart_writer import iter_multipart, multipart_content_type, new_boundary
+from node.runtime import NodeRuntime
+from node.store.records import InstanceRecord
+
+router = APIRouter(prefix="/dicom-web/studies/{study}", tags=["dicomweb"])
+
+_DICOM_JSON = "application/dicom+json"
+_INSTANCE = "/series/{series}/instances/{instance}"
+
+
+def _records(
+    runtime: NodeRuntime,
+    token: TokenInfo,
+    study: str,
+    series: str | None = None,
+    instance: str | None = None,
+) -> list[InstanceRecord]:
+    return retrieve.select_instances(
+        runtime.store, study, series, instance, include_quarantined=token.allows(Scope.ADMIN)
+    )
+
+
+def _stream(answer: retrieve.MultipartRetrieval) -> StreamingResponse:
+    boundary = new_boundary()
+    return StreamingResponse(
+        iter_multipart(answer.parts, boundary),
+        media_type=multipart_content_type(answer.part_type, boundary),
+    )
+
+
+def _instances(
+    request: Request, runtime: NodeRuntime, records: list[InstanceRecord]
+) -> StreamingResponse:
+    ranges = parse_accept(request.headers.get("accept"))
+    return _stream(retrieve.retrieve_instances(runtime.store, records, ranges))
+
+
+def _metadata(
+    request: Request, runtime: NodeRuntime, records: list[InstanceRecord]
+) -> JSONResponse:
+    found = retrieve.retrieve_metadata(runtime.store, records, str(request.base_url))
+    return JSONResponse(found, media_type=_DICOM_JSON)
+
+
+@router.get("")
+def retrieve_study(study: str, request: Request, runtime: Runtime, token: ReadToken) -> StreamingResponse:
+    """All instances of a study."""
+    return _instances(request, runtime, _records(runtime, token, study))
+
+
+@router.get("/series/{series}")
+def retrieve_series(
+    study: str, series: str, request: Request, runtime: Runtime, token: ReadToken
+) -> StreamingResponse:
+    """All instances of a series."""
+    return _instances(request, runtime, _records(runtime, token, study, series))
+
+
+@router.get(_INSTANCE)
+def retrieve_instance(
+    study: str, series: str, instance: str, request: Request, runtime: Runtime, token: ReadToken
+) -> StreamingResponse:
+    """One instance."""
+    return _instances(request, runtime, _records(runtime, token, study, series, instance))
+
+
+@router.get("/metadata")
+def study_metadata(study: str, request: Request, runtime: Runtime, token: ReadToken) -> JSONResponse:
+    """Metadata of every instance of a study."""
+    return _metadata(request, runtime, _records(runtime, token, study))
+
+
+@router.get("/series/{series}/metadata")
+def series_metadata(
+    study: str, series: str, request: Request, runtime: Runtime, token: ReadToken
+) -> JSONResponse:
+    """Metadata of every instance of a series."""
+    return _metadata(request, runtime, _records(runtime, token, study, series))
+
+
+@router.get(_INSTANCE + "/metadata")
+def instance_metadata(
+    study: str, series: str, instance: str, request: Request, runtime: Runtime, token: ReadToken
+) -> JSONResponse:
+    """Metadata of one instance."""
+    return _metadata(request, runtime, _records(runtime, token, study, series, instance))
+
+
+@router.get(_INSTANCE + "/frames/{frames}")
+def retrieve_frames(
+    study: str,
+    series: str,
+    instance: str,
+    frames: str,
+    request: Request,
+    runtime: Runtime,
+    token: ReadToken,
+) -> StreamingResponse:
+    """Frames of one instance: raw little-endian bytes, or as stored when asked."""
+    (record,) = _records(runtime, token, study, series, instance)
+    numbers = parse_frame_numbers(frames)
+    ranges = parse_accept(request.headers.get("accept"))
+    return _stream(retrieve.retrieve_frames(runtime.store, record, numbers, ranges))
+
+
+@router.get(_INSTANCE + "/bulkdata/{tag}")
+def retrieve_bulkdata(
+    study: str,
+    series: str,
+    instance: str,
+    tag: str,
+    request: Request,
+    runtime: Runtime,
+    token: ReadToken,
+) -> StreamingResponse:
+    """One top-level bulk attribute named by a metadata BulkDataURI."""
+    (record,) = _records(runtime, token, study, series, instance)
+    ranges = parse_accept(request.headers.get("accept"))
+    return _stream(retrieve.retrieve_bulkdata(runtime.store, record, tag, ranges))
