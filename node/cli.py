@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from node.errors import NodeError
+from node.errors import NodeError, RemoteSourceError
 from node.exit_codes import ExitCode
 from shared.errors import ConfigurationError, HarmoniaError
 
@@ -56,6 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         print(f"harmonia-node: invalid settings: {problems}", file=sys.stderr)
         return ExitCode.CONFIGURATION
+    except RemoteSourceError as exc:
+        print(f"harmonia-node: {exc}", file=sys.stderr)
+        return ExitCode.SOURCE_UNREACHABLE
     except (NodeError, HarmoniaError) as exc:
         print(f"harmonia-node: {exc}", file=sys.stderr)
         return ExitCode.FAILED

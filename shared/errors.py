@@ -9,7 +9,9 @@ raise, and nothing else::
     ├── InvalidInputError           data that breaks a documented rule
     │   └── PhantomSpecError        a phantom request that cannot be built
     ├── node.errors.NodeError       everything the hospital node raises
-    └── (coordinator, agreement, consensus trees arrive with their packages)
+    ├── shared.agreement.errors.AgreementError   agreement metrics and their statistics
+    ├── shared.consensus.errors.ConsensusError   majority vote, STAPLE, disagreement
+    └── (the coordinator tree arrives with its package)
 
 Every error carries the context a user needs and a message that says what to
 do next.

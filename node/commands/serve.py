@@ -81,13 +81,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"  DICOMweb: {base}/dicom-web", flush=True)
         print(f"  API docs: {base}/docs", flush=True)
         if scp is not None:
-            print(
-                f"  C-STORE:  {settings.ae_title}@{settings.host}:{scp.port}", flush=True
-            )
+            print(f"  C-STORE:  {settings.ae_title}@{settings.host}:{scp.port}", flush=True)
         try:
             server.run()
         finally:
             if scp is not None:
                 scp.stop()
     return ExitCode.OK if server.started else ExitCode.FAILED
-

@@ -19,6 +19,7 @@ import pydicom
 from node.dicom.deid import Deidentifier, RelinkSealer
 from node.dicom.parse import parse_instance
 from node.errors import (
+    FAILURE_CANNOT_UNDERSTAND,
     FAILURE_OUT_OF_RESOURCES,
     FAILURE_PROCESSING,
     DeidentificationError,
@@ -200,6 +201,17 @@ class IngestService:
                 sop_instance,
                 failure_reason=FAILURE_PROCESSING,
                 message=str(exc),
+            )
+        except Exception as exc:
+            # Untrusted bytes can break pydicom's lazy value conversion anywhere in
+            # de-identification; that is this instance's failure, never the service's.
+            _log.warning("instance %s from %s is corrupt: %r", sop_instance, source, exc)
+            return IngestOutcome(
+                IngestStatus.REJECTED,
+                sop_class,
+                sop_instance,
+                failure_reason=FAILURE_CANNOT_UNDERSTAND,
+                message=f"corrupt data element: {type(exc).__name__}: {exc}"[:512],
             )
         ingest_status = (
             IngestStatus.STORED if status == PutStatus.STORED else IngestStatus.DUPLICATE

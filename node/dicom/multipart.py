@@ -44,7 +44,7 @@ def parse_multipart_related_type(content_type: str | None) -> tuple[str, str | N
     message["content-type"] = content_type
     if message.get_content_type() != "multipart/related":
         raise UnsupportedMediaTypeError(
-            f'Content-Type {message.get_content_type()} is not accepted here; send '
+            f"Content-Type {message.get_content_type()} is not accepted here; send "
             'multipart/related; type="application/dicom"'
         )
     boundary = message.get_param("boundary")

@@ -11,7 +11,6 @@ from io import BytesIO
 
 import pydicom
 from pydicom import Dataset
-from pydicom.dataelem import DataElement
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels.utils import get_expected_length
 from pydicom.uid import (
@@ -75,8 +74,10 @@ def parse_instance(data: bytes, *, max_instance_bytes: int, require_part10: bool
             "send the file with its File Meta Information"
         )
     try:
+        # Element values are read now (so truncation shows) but converted only when
+        # touched: de-identification touches what it must, and the encoder copies the
+        # rest as raw bytes, which keeps ingest near raw pydicom I/O speed.
         ds = pydicom.dcmread(BytesIO(data), force=not has_preamble)
-        _load_everything(ds)
     except (InvalidDicomError, EOFError, ValueError, TypeError, KeyError, OSError) as exc:
         raise NotDicomError(f"not readable as DICOM (truncated or corrupt): {exc}") from exc
     except Exception as exc:  # pydicom raises many types on garbage; all mean the same here
@@ -114,20 +115,6 @@ def parse_instance(data: bytes, *, max_instance_bytes: int, require_part10: bool
         )
     _check_pixel_data_length(ds, sop_class, sop_instance)
     return ds
-
-
-def _load_everything(ds: Dataset) -> None:
-    """Force pydicom to parse every element so truncation surfaces now, not later."""
-    for element in ds:
-        _load_element(element)
-
-
-def _load_element(element: DataElement) -> None:
-    if element.VR == "SQ":
-        for item in element.value:
-            _load_everything(item)
-    else:
-        _ = element.value
 
 
 def _ensure_transfer_syntax(ds: Dataset) -> None:

@@ -1,7 +1,11 @@
-"""Rendered images (placeholder until the rendering module lands)."""
+"""Rendered images: placeholder router until the rendering domain (node/dicom/render.py) lands.
+
+The finished routes (``/rendered``, ``/frames/{n}/rendered``, MPR and volume
+geometry) are written against that module's API and wait beside it.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-router = APIRouter(tags=["dicomweb"])
+router = APIRouter(tags=["rendered"])

@@ -62,7 +62,9 @@ def _metadata(
 
 
 @router.get("")
-def retrieve_study(study: str, request: Request, runtime: Runtime, token: ReadToken) -> StreamingResponse:
+def retrieve_study(
+    study: str, request: Request, runtime: Runtime, token: ReadToken
+) -> StreamingResponse:
     """All instances of a study."""
     return _instances(request, runtime, _records(runtime, token, study))
 
@@ -84,7 +86,9 @@ def retrieve_instance(
 
 
 @router.get("/metadata")
-def study_metadata(study: str, request: Request, runtime: Runtime, token: ReadToken) -> JSONResponse:
+def study_metadata(
+    study: str, request: Request, runtime: Runtime, token: ReadToken
+) -> JSONResponse:
     """Metadata of every instance of a study."""
     return _metadata(request, runtime, _records(runtime, token, study))
 
