@@ -97,10 +97,6 @@ def test_retrieve_frames_decoded_and_as_stored(
     assert as_stored[0][:4] != decoded[1][:4]  # an RLE header, not pixels
 
 
-@pytest.mark.xfail(
-    reason="the /rendered routes land with node/dicom/render.py (pixel/rendering domain)",
-    raises=requests.HTTPError,
-)
 def test_retrieve_rendered(client: DICOMwebClient, stored: dict[str, pydicom.Dataset]) -> None:
     ct = stored["CT_small.dcm"]
     uids = (ct.StudyInstanceUID, ct.SeriesInstanceUID, ct.SOPInstanceUID)
