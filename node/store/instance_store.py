@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, distinct, exists, func, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, distinct, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -28,7 +28,7 @@ from node.store.records import (
     SeriesRecord,
     StudyRecord,
 )
-from node.store.schema import InstanceRow, ReidentificationLink, SeriesRow, StudyRow
+from node.store.schema import Base, InstanceRow, ReidentificationLink, SeriesRow, StudyRow
 
 __all__ = ["InstanceStore"]
 
@@ -112,14 +112,25 @@ class InstanceStore:
         # One writer per process at a time: SQLite serializes writers anyway,
         # and queueing here is cheaper than spinning on SQLITE_BUSY.
         self._write_lock = threading.Lock()
+        self._contains = select(InstanceRow.sop_instance_uid).where(
+            InstanceRow.sop_instance_uid == bindparam("uid")
+        )
+        self._insert_study = self._insert(Base.metadata.tables["studies"]).on_conflict_do_nothing()
+        self._insert_series = self._insert(Base.metadata.tables["series"]).on_conflict_do_nothing()
+        self._insert_instance = self._insert(
+            Base.metadata.tables["instances"]
+        ).on_conflict_do_nothing()
+        self._insert_link = self._insert(
+            Base.metadata.tables["reidentification_links"]
+        ).on_conflict_do_nothing()
 
     # -- writing -----------------------------------------------------------------
 
     def contains(self, sop_instance_uid: str) -> bool:
         """Whether an instance with this (de-identified) SOP Instance UID is stored."""
-        with Session(self.engine) as session:
-            found = session.get(InstanceRow, sop_instance_uid)
-            return found is not None
+        with self.engine.connect() as connection:
+            found = connection.execute(self._contains, {"uid": sop_instance_uid}).first()
+        return found is not None
 
     def put(
         self,
@@ -137,77 +148,77 @@ class InstanceStore:
         ``sealed_link`` is ``(patient_pseudonym, sealed_bytes)`` for the
         optional re-identification link.
         """
-        if self.contains(attributes.sop_instance_uid):
-            return PutStatus.DUPLICATE
         digest = self.blobs.put(data)
         now = _now()
         a = attributes
         try:
-            with self._write_lock, Session(self.engine) as session, session.begin():
-                session.execute(
-                    self._insert(StudyRow)
-                    .values(
-                        study_instance_uid=a.study_instance_uid,
-                        patient_id=a.patient_id,
-                        patient_name=a.patient_name,
-                        patient_birth_date=a.patient_birth_date,
-                        patient_sex=a.patient_sex,
-                        study_date=a.study_date,
-                        study_time=a.study_time,
-                        accession_number=a.accession_number,
-                        study_id=a.study_id,
-                        study_description=a.study_description,
-                        referring_physician_name=a.referring_physician_name,
-                        created_at=now,
-                    )
-                    .on_conflict_do_nothing()
+            # Core statements built once per store: ingest is the hot path, and
+            # the ORM's per-call statement construction cost more than SQLite did.
+            with self._write_lock, self.engine.begin() as connection:
+                connection.execute(
+                    self._insert_study,
+                    {
+                        "study_instance_uid": a.study_instance_uid,
+                        "patient_id": a.patient_id,
+                        "patient_name": a.patient_name,
+                        "patient_birth_date": a.patient_birth_date,
+                        "patient_sex": a.patient_sex,
+                        "study_date": a.study_date,
+                        "study_time": a.study_time,
+                        "accession_number": a.accession_number,
+                        "study_id": a.study_id,
+                        "study_description": a.study_description,
+                        "referring_physician_name": a.referring_physician_name,
+                        "created_at": now,
+                    },
                 )
-                session.execute(
-                    self._insert(SeriesRow)
-                    .values(
-                        series_instance_uid=a.series_instance_uid,
-                        study_instance_uid=a.study_instance_uid,
-                        modality=a.modality,
-                        series_number=a.series_number,
-                        series_description=a.series_description,
-                        body_part_examined=a.body_part_examined,
-                        performed_procedure_step_start_date=a.performed_procedure_step_start_date,
-                        frame_of_reference_uid=a.frame_of_reference_uid,
-                        created_at=now,
-                    )
-                    .on_conflict_do_nothing()
+                connection.execute(
+                    self._insert_series,
+                    {
+                        "series_instance_uid": a.series_instance_uid,
+                        "study_instance_uid": a.study_instance_uid,
+                        "modality": a.modality,
+                        "series_number": a.series_number,
+                        "series_description": a.series_description,
+                        "body_part_examined": a.body_part_examined,
+                        "performed_procedure_step_start_date": (
+                            a.performed_procedure_step_start_date
+                        ),
+                        "frame_of_reference_uid": a.frame_of_reference_uid,
+                        "created_at": now,
+                    },
                 )
-                inserted = session.execute(
-                    self._insert(InstanceRow)
-                    .values(
-                        sop_instance_uid=a.sop_instance_uid,
-                        series_instance_uid=a.series_instance_uid,
-                        study_instance_uid=a.study_instance_uid,
-                        sop_class_uid=a.sop_class_uid,
-                        transfer_syntax_uid=a.transfer_syntax_uid,
-                        instance_number=a.instance_number,
-                        rows=a.rows,
-                        columns=a.columns,
-                        bits_allocated=a.bits_allocated,
-                        number_of_frames=a.number_of_frames,
-                        content_sha256=digest,
-                        size_bytes=len(data),
-                        source=source[:256],
-                        received_at=now,
-                        quarantine_reason=quarantine_reason,
-                    )
-                    .on_conflict_do_nothing()
-                ).rowcount  # type: ignore[attr-defined]
+                inserted = connection.execute(
+                    self._insert_instance,
+                    {
+                        "sop_instance_uid": a.sop_instance_uid,
+                        "series_instance_uid": a.series_instance_uid,
+                        "study_instance_uid": a.study_instance_uid,
+                        "sop_class_uid": a.sop_class_uid,
+                        "transfer_syntax_uid": a.transfer_syntax_uid,
+                        "instance_number": a.instance_number,
+                        "rows": a.rows,
+                        "columns": a.columns,
+                        "bits_allocated": a.bits_allocated,
+                        "number_of_frames": a.number_of_frames,
+                        "content_sha256": digest,
+                        "size_bytes": len(data),
+                        "source": source[:256],
+                        "received_at": now,
+                        "quarantine_reason": quarantine_reason,
+                        "released_at": None,
+                        "released_by": None,
+                    },
+                ).rowcount
                 if inserted and sealed_link is not None:
-                    session.execute(
-                        self._insert(ReidentificationLink)
-                        .values(
-                            patient_pseudonym=sealed_link[0],
-                            study_instance_uid=a.study_instance_uid,
-                            sealed=sealed_link[1],
-                            created_at=now,
-                        )
-                        .on_conflict_do_nothing()
+                    connection.execute(
+                        self._insert_link,
+                        {
+                            "patient_pseudonym": sealed_link[0],
+                            "study_instance_uid": a.study_instance_uid,
+                            "sealed": sealed_link[1],
+                            "created_at": now,
+                        },
                     )
         except Exception as exc:
             self._discard_unreferenced(digest)
