@@ -130,3 +130,21 @@ def test_every_pydicom_file_renders_or_fails_with_a_typed_error() -> None:
 def test_no_pixel_data_is_a_render_error() -> None:
     with pytest.raises(RenderError):
         render_frame(pydicom.dcmread(pydicom_file("rtplan.dcm")))
+
+
+@pytest.mark.parametrize("name", ["CT_small.dcm", "MR_small.dcm", "rtdose_1frame.dcm"])
+@pytest.mark.parametrize("preset", [None, WindowPreset.BONE])
+def test_lookup_table_path_equals_per_pixel_transform(
+    name: str, preset: WindowPreset | None
+) -> None:
+    from node.dicom.pixels import modality_values
+    from node.dicom.render import render_array
+
+    ds = pydicom.dcmread(pydicom_file(name))
+    options = RenderOptions(preset=preset)
+    fast = np.asarray(Image.open(BytesIO(render_frame(ds, options=options))))
+    values = modality_values(ds, decode_frame(ds))
+    slow = np.asarray(
+        Image.open(BytesIO(render_array(values, options, default_window=file_window(ds))))
+    )
+    assert np.array_equal(fast, slow)
