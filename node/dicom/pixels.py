@@ -45,9 +45,7 @@ __all__ = [
 PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 """The elements that can hold an image's pixels."""
 
-_ASK_FOR = (
-    "ask the sender for Explicit VR Little Endian, JPEG, JPEG-LS, JPEG 2000 or RLE Lossless"
-)
+_ASK_FOR = "ask the sender for Explicit VR Little Endian, JPEG, JPEG-LS, JPEG 2000 or RLE Lossless"
 
 
 def frame_count(ds: Dataset) -> int:
@@ -144,15 +142,15 @@ def decode_frame(ds: Dataset, frame: int = 1) -> np.ndarray:
     except Exception as exc:  # the plugins raise many types on damaged or exotic data
         raise RenderError(
             f"frame {frame} in transfer syntax {_describe(syntax)} could not be decoded "
-            f"({type(exc).__name__}: {_first_line(exc)}); the pixel data may be damaged: "
+            f"({type(exc).__name__}: {_summary(exc)}); the pixel data may be damaged: "
             "retrieve the instance as stored to inspect it, or ask the sender to re-send it"
         ) from exc
     return _checked_shape(np.asarray(array), syntax)
 
 
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[-1] if text else "no detail"
+def _summary(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return text[:500] if text else "no detail"
 
 
 def _checked_shape(array: np.ndarray, syntax: UID) -> np.ndarray:
