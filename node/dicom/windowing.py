@@ -190,7 +190,7 @@ def _data_range(x: np.ndarray) -> tuple[float, float, np.ndarray]:
     if not finite.any():
         return 0.0, 0.0, np.zeros_like(x)
     low, high = float(x[finite].min()), float(x[finite].max())
-    return low, high, np.where(finite, x, low).astype(np.float32)
+    return low, high, np.nan_to_num(x, nan=low, posinf=high, neginf=low)
 
 
 def _linear_map(x: np.ndarray, scale: float, offset: float) -> np.ndarray:
