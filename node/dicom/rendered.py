@@ -69,14 +69,18 @@ def load_series_volume(
     store: InstanceStore, series_uid: str, *, include_quarantined: bool, cache: VolumeCache
 ) -> Volume:
     """The series as one volume, from ``cache`` when it was assembled before."""
-    records = series_instances(store, series_uid, include_quarantined=include_quarantined)
-    key = (series_uid, len(records))
-    volume = cache.get(key)
-    if volume is None:
-        datasets = [pydicom.dcmread(BytesIO(store.read(record))) for record in records]
-        volume = assemble_volume(datasets)
-        cache.put(key, volume)
-    return volume
+    # A count is the version key: a series that grows is reassembled, and a cache
+    # hit costs one COUNT query instead of loading every instance record.
+    count = store.count_series_instances(series_uid, include_quarantined=include_quarantined)
+    if count == 0:
+        raise NotFoundError(f"no series {series_uid} on this node")
+    key = (series_uid, count)
+
+    def build() -> Volume:
+        records = series_instances(store, series_uid, include_quarantined=include_quarantined)
+        return assemble_volume([pydicom.dcmread(BytesIO(store.read(r))) for r in records])
+
+    return cache.get_or_build(key, build)
 
 
 def volume_geometry(volume: Volume) -> dict[str, Any]:

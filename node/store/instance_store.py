@@ -301,6 +301,17 @@ class InstanceStore:
             raise NotFoundError(f"no {what} of study {study_instance_uid} on this node")
         return [_instance_record(row) for row in rows]
 
+    def count_series_instances(self, series_instance_uid: str, *, include_quarantined: bool) -> int:
+        """Number of visible instances of a series: a cheap version key for caches."""
+        query = (
+            select(func.count())
+            .select_from(InstanceRow)
+            .where(InstanceRow.series_instance_uid == series_instance_uid)
+            .where(_visible(include_quarantined))
+        )
+        with self.engine.connect() as connection:
+            return int(connection.execute(query).scalar_one())
+
     def quarantined_instances(self) -> list[InstanceRecord]:
         """Every instance that still waits for an admin's release."""
         query = (

@@ -184,6 +184,8 @@ def test_series_and_instance_search(store: InstanceStore) -> None:
         )
     )
     assert [s.number_of_instances for s in series] == [3]
+    assert store.count_series_instances("2.25.2", include_quarantined=False) == 3
+    assert store.count_series_instances("2.25.404", include_quarantined=True) == 0
     found = store.search_instances(
         SearchRequest(
             Level.INSTANCE, matches=(Match("InstanceNumber", MatchKind.SINGLE_VALUE, ("2",)),)
