@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -19,6 +18,7 @@ from node.errors import (
     RequestTooLargeError,
     UnsupportedMediaTypeError,
 )
+from node.runtime import NodeRuntime
 
 router = APIRouter(tags=["dicomweb"])
 
@@ -43,7 +43,7 @@ async def store_study_instances(
 
 
 async def _store(
-    request: Request, runtime: Any, token_name: str, *, expected_study: str | None
+    request: Request, runtime: NodeRuntime, token_name: str, *, expected_study: str | None
 ) -> JSONResponse:
     boundary, part_type = parse_multipart_related_type(request.headers.get("content-type"))
     if part_type is not None and part_type.lower() != _DICOM:
