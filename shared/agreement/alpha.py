@@ -40,6 +40,7 @@ from shared.agreement.errors import (
     IncompatibleStatsError,
 )
 from shared.agreement.estimate import Estimate
+from shared.agreement.summable import Summable
 
 __all__ = ["AlphaLevel", "CoincidenceStats", "krippendorff_alpha"]
 
@@ -140,7 +141,7 @@ def _alpha_from(o: NDArray[np.float64], values: NDArray[np.float64], level: str)
     return np.where(expected > 1e-12 * np.maximum(n, 1.0) ** 2, alpha, np.nan)
 
 
-class CoincidenceStats:
+class CoincidenceStats(Summable):
     """Summable coincidence matrix over a fixed, sorted value domain.
 
     Parameters
@@ -220,11 +221,6 @@ class CoincidenceStats:
                 field="values",
             )
         return CoincidenceStats(self.values, self.coincidences + other.coincidences)
-
-    def __radd__(self, other: object) -> CoincidenceStats:
-        if isinstance(other, int) and other == 0:
-            return self
-        return NotImplemented
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, CoincidenceStats):

@@ -42,6 +42,7 @@ from shared.agreement.errors import (
     IncompatibleStatsError,
 )
 from shared.agreement.estimate import Estimate, normal_interval, wilson_interval
+from shared.agreement.summable import Summable
 from shared.agreement.validation import as_label_vector, check_same_shape, resolve_categories
 
 __all__ = ["ConfusionStats", "KappaWeights", "cohen_kappa"]
@@ -87,7 +88,7 @@ def agreement_weights(k: int, weights: KappaWeights) -> NDArray[np.float64]:
     raise AgreementInputError(f"weights must be None, 'linear' or 'quadratic'; got {weights!r}.")
 
 
-class ConfusionStats:
+class ConfusionStats(Summable):
     """Summable confusion matrix of two readers over a fixed category list.
 
     Parameters
@@ -184,11 +185,6 @@ class ConfusionStats:
                 field="categories",
             )
         return ConfusionStats(self.categories, self.counts + other.counts)
-
-    def __radd__(self, other: object) -> ConfusionStats:
-        if isinstance(other, int) and other == 0:  # lets sum() start from 0
-            return self
-        return NotImplemented
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ConfusionStats):

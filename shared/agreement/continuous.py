@@ -38,6 +38,7 @@ from shared.agreement.errors import (
 )
 from shared.agreement.estimate import Estimate, check_confidence
 from shared.agreement.icc import AnovaTable, IccForm, icc_from_anova
+from shared.agreement.summable import Summable
 
 __all__ = ["BlandAltman", "ContinuousStats", "bland_altman", "icc"]
 
@@ -86,7 +87,7 @@ def _as_ratings(ratings: ArrayLike) -> NDArray[np.float64]:
     return data
 
 
-class ContinuousStats:
+class ContinuousStats(Summable):
     """Summable sums of an items × readers matrix of measurements.
 
     Parameters
@@ -154,11 +155,6 @@ class ContinuousStats:
                 field="sums",
             )
         return ContinuousStats(self.n + other.n, self.sums + other.sums, self.cross + other.cross)
-
-    def __radd__(self, other: object) -> ContinuousStats:
-        if isinstance(other, int) and other == 0:
-            return self
-        return NotImplemented
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ContinuousStats):

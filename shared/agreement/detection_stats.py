@@ -18,11 +18,12 @@ from numpy.typing import NDArray
 
 from shared.agreement.detection import MatchResult
 from shared.agreement.errors import AgreementInputError, IncompatibleStatsError
+from shared.agreement.summable import Summable
 
 __all__ = ["DetectionStats"]
 
 
-class DetectionStats:
+class DetectionStats(Summable):
     """Summable detection-agreement counts for one kind of object.
 
     Parameters
@@ -106,11 +107,6 @@ class DetectionStats:
             self.score_sum + other.score_sum,
             self.case_f1_sum + other.case_f1_sum,
         )
-
-    def __radd__(self, other: object) -> DetectionStats:
-        if isinstance(other, int) and other == 0:
-            return self
-        return NotImplemented
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, DetectionStats):

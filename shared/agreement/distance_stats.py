@@ -36,6 +36,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from shared.agreement.errors import AgreementInputError, IncompatibleStatsError
+from shared.agreement.summable import Summable
 from shared.agreement.surface import directed_surface_distances
 from shared.agreement.validation import as_mask, check_same_shape
 
@@ -46,7 +47,7 @@ _FLOAT_FIELDS = ("distance_sum", "case_hd95_sum", "case_assd_sum")
 _HIST_FIELDS = ("surface_histogram", "case_hd95_histogram")
 
 
-class DistanceHistogramStats:
+class DistanceHistogramStats(Summable):
     """Summable per-label surface-distance histograms and sums (see module docstring).
 
     Parameters
@@ -247,11 +248,6 @@ class DistanceHistogramStats:
         return DistanceHistogramStats(
             self.labels, self.bin_width_mm, self.n_cases + other.n_cases, **fields
         )
-
-    def __radd__(self, other: object) -> DistanceHistogramStats:
-        if isinstance(other, int) and other == 0:
-            return self
-        return NotImplemented
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, DistanceHistogramStats):

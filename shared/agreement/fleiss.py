@@ -40,6 +40,7 @@ from shared.agreement.errors import (
     IncompatibleStatsError,
 )
 from shared.agreement.estimate import Estimate, normal_interval
+from shared.agreement.summable import Summable
 
 __all__ = ["CategoryCountStats", "fleiss_kappa"]
 
@@ -77,7 +78,7 @@ def _check_counts(counts: ArrayLike) -> tuple[NDArray[np.int64], int]:
     return matrix, m
 
 
-class CategoryCountStats:
+class CategoryCountStats(Summable):
     """Summable sufficient statistics of Fleiss' kappa.
 
     Parameters
@@ -186,11 +187,6 @@ class CategoryCountStats:
             self.category_totals + other.category_totals,
             self.sum_squares + other.sum_squares,
         )
-
-    def __radd__(self, other: object) -> CategoryCountStats:
-        if isinstance(other, int) and other == 0:
-            return self
-        return NotImplemented
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, CategoryCountStats):

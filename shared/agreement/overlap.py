@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from shared.agreement.errors import AgreementInputError, IncompatibleStatsError
+from shared.agreement.summable import Summable
 from shared.agreement.validation import as_mask, check_same_shape, check_spacing
 
 __all__ = ["OverlapStats", "dice", "iou", "volume_difference"]
@@ -144,7 +145,7 @@ def volume_difference(
     return 0.0 if mean == 0 else float((vol_b - vol_a) / mean)
 
 
-class OverlapStats:
+class OverlapStats(Summable):
     """Summable per-label overlap sums over cases.
 
     Parameters
@@ -303,11 +304,6 @@ class OverlapStats:
             self.both_empty + other.both_empty,
             self.dice_histogram + other.dice_histogram,
         )
-
-    def __radd__(self, other: object) -> OverlapStats:
-        if isinstance(other, int) and other == 0:
-            return self
-        return NotImplemented
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, OverlapStats):
