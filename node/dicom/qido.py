@@ -21,7 +21,7 @@ from pydicom.tag import BaseTag, Tag
 
 from node.errors import QueryError
 from node.store.criteria import Level, Match, MatchKind, SearchRequest
-from node.store.instance_store import searchable_keywords
+from node.store.search import searchable_keywords
 
 __all__ = ["MAX_LIMIT", "QidoQuery", "parse_qido", "resolve_attribute"]
 

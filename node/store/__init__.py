@@ -7,7 +7,7 @@ default; any SQLAlchemy URL (PostgreSQL for larger sites) works the same.
 from node.store.blobs import BlobStore, FileBlobStore, MemoryBlobStore, sha256_hex
 from node.store.criteria import Level, Match, MatchKind, SearchRequest
 from node.store.database import create_database_engine, migrate
-from node.store.instance_store import InstanceStore, searchable_keywords
+from node.store.instance_store import InstanceStore
 from node.store.records import (
     InstanceAttributes,
     InstanceRecord,
@@ -15,6 +15,7 @@ from node.store.records import (
     SeriesRecord,
     StudyRecord,
 )
+from node.store.search import searchable_keywords
 
 __all__ = [
     "BlobStore",
