@@ -1,5 +1,5 @@
 """Authentication of API callers: bearer tokens with scopes."""
 
-from node.auth.tokens import IssuedToken, Scope, TokenInfo, TokenService, new_token_string
+from node.auth.tokens import IssuedToken, Scope, TokenInfo, TokenService
 
-__all__ = ["IssuedToken", "Scope", "TokenInfo", "TokenService", "new_token_string"]
+__all__ = ["IssuedToken", "Scope", "TokenInfo", "TokenService"]

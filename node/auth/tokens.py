@@ -159,8 +159,3 @@ def _aware(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=UTC)
-
-
-def new_token_string() -> str:
-    """A fresh token string in the node's format (for printing a bootstrap token)."""
-    return f"{_PREFIX}_{secrets.token_hex(8)}_{secrets.token_urlsafe(32)}"

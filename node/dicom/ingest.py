@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from io import BytesIO
 from pathlib import Path
 
@@ -218,7 +218,7 @@ class IngestService:
         )
         outcome = self._outcome(ingest_status, sop_class, sop_instance, attributes)
         if result.quarantine_reason is not None:
-            return IngestOutcome(**{**outcome.__dict__, "quarantined": True})
+            return replace(outcome, quarantined=True)
         return outcome
 
     @staticmethod
