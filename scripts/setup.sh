@@ -8,8 +8,10 @@ cd "$(dirname "$0")/.."
 want_test=0
 [[ "${1:-}" == "--test" ]] && want_test=1
 
-# Real peers the tests talk to: Orthanc (a PACS with DICOMweb), dicom3tools' dciodvfy, dcmtk.
-TEST_DEBIAN_PACKAGES=(orthanc orthanc-dicomweb dicom3tools dcmtk)
+# Real peers the tests talk to: Orthanc (a PACS with DICOMweb), dicom3tools' dciodvfy, dcmtk;
+# Chromium drives the UI's end-to-end tests (Playwright uses it; never `playwright install`);
+# PostgreSQL's server runs the store's tests against the database larger sites use.
+TEST_DEBIAN_PACKAGES=(orthanc orthanc-dicomweb dicom3tools dcmtk chromium postgresql)
 
 if ((want_test)); then
     missing=()
