@@ -7,7 +7,9 @@ Definitions
 Empty masks — convention
     Both masks empty: Dice = IoU = **1.0** (the readers agree the structure is
     absent). One empty, one not: Dice = IoU = 0.0. :class:`OverlapStats` also counts
-    both-empty cases per label, so a dashboard can report or exclude them.
+    both-empty cases per label, so a dashboard can report or exclude them. This is
+    MONAI's ``DiceMetric``/``MeanIoU`` with ``ignore_empty=False``; its default
+    (``ignore_empty=True``) gives ``nan`` whenever the reference mask is empty.
 
 Sufficient statistic
     :class:`OverlapStats`, per label: ``Σ|A ∩ B|``, ``Σ|A|``, ``Σ|B|`` (integers),
