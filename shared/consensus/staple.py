@@ -33,12 +33,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from shared.consensus.errors import ConsensusInputError
+from shared.consensus.patterns import VotePatterns
 from shared.consensus.votes import as_votes
 
 __all__ = ["MultiLabelStapleResult", "StapleResult", "staple", "staple_multilabel"]
@@ -54,7 +54,9 @@ class StapleResult:
     Attributes
     ----------
     probability
-        Posterior probability that each voxel is foreground (shape of one mask).
+        Posterior probability that each voxel is foreground (shape of one mask),
+        float32: a probability needs no more digits, and it keeps the result near the
+        size of the input masks.
     sensitivity, specificity
         Per-reader estimates, shape ``(readers,)``.
     prior
@@ -65,7 +67,7 @@ class StapleResult:
         Whether the tolerance was met before ``max_iter``.
     """
 
-    probability: NDArray[np.float64]
+    probability: NDArray[np.float32]
     sensitivity: NDArray[np.float64]
     specificity: NDArray[np.float64]
     prior: float
@@ -95,7 +97,7 @@ class MultiLabelStapleResult:
     Attributes
     ----------
     probabilities
-        ``(labels, ...)`` posterior probability of each true label per voxel.
+        ``(labels, ...)`` posterior probability of each true label per voxel (float32).
     confusion
         ``(readers, labels, labels)``; ``confusion[j, s, l]`` estimates
         P(reader ``j`` says ``l`` | truth ``s``).
@@ -105,7 +107,7 @@ class MultiLabelStapleResult:
         As in :class:`StapleResult`.
     """
 
-    probabilities: NDArray[np.float64]
+    probabilities: NDArray[np.float32]
     confusion: NDArray[np.float64]
     prior: NDArray[np.float64]
     iterations: int
@@ -115,31 +117,6 @@ class MultiLabelStapleResult:
     def consensus(self) -> NDArray[np.int64]:
         """Most probable label per voxel (ties to the lowest label)."""
         return np.asarray(np.argmax(self.probabilities, axis=0), dtype=np.int64)
-
-
-def _patterns(votes: NDArray[Any]) -> tuple[NDArray[np.int64], NDArray[Any], NDArray[np.float64]]:
-    """Distinct per-voxel vote patterns ``(U, R)``, voxel → pattern, pattern counts."""
-    flat = votes.reshape(votes.shape[0], -1).astype(np.int64)
-    readers = flat.shape[0]
-    base = int(flat.max()) + 1
-    if base**readers < 2**62:
-        # Encode each voxel's pattern as one integer: a 1-D unique is far faster.
-        weights = base ** np.arange(readers, dtype=np.int64)
-        voxel_codes = weights @ flat
-        if base**readers <= 2**22:  # few possible patterns: count them directly
-            histogram = np.bincount(voxel_codes, minlength=base**readers)
-            codes = np.flatnonzero(histogram)
-            lookup = np.zeros(histogram.size, dtype=np.int64)
-            lookup[codes] = np.arange(codes.size)
-            inverse, counts = lookup[voxel_codes], histogram[codes]
-        else:
-            codes, inverse, counts = np.unique(voxel_codes, return_inverse=True, return_counts=True)
-        patterns = (codes[:, None] // weights[None, :]) % base
-    else:
-        patterns, inverse, counts = np.unique(
-            flat.T, axis=0, return_inverse=True, return_counts=True
-        )
-    return patterns.astype(np.int64), inverse.reshape(-1), counts.astype(np.float64)
 
 
 def _check_iter(max_iter: int, tol: float) -> None:
@@ -188,20 +165,20 @@ def staple(
             "(label_map == k) per label."
         )
     readers, shape = votes.shape[0], votes.shape[1:]
-    decisions = votes.astype(np.bool_)
-    g = float(decisions.mean()) if prior is None else float(prior)
+    decisions = votes if votes.dtype == np.bool_ else votes.astype(np.bool_)
+    g = np.count_nonzero(decisions) / decisions.size if prior is None else float(prior)
     if prior is not None and not (0.0 < g < 1.0):
         raise ConsensusInputError(f"prior must lie strictly between 0 and 1; got {prior}.")
     if g in (0.0, 1.0):
         nan = np.full(readers, np.nan)
         one = np.ones(readers)
         sens, spec = (nan, one) if g == 0.0 else (one, nan)
-        return StapleResult(np.full(shape, g), sens, spec, g, 0, True)
-    pats, inverse, counts = _patterns(decisions)
-    d = pats.astype(np.float64)
+        return StapleResult(np.full(shape, g, dtype=np.float32), sens, spec, g, 0, True)
+    groups = VotePatterns.of(decisions)
+    d, counts = groups.patterns.astype(np.float64), groups.counts
     p = np.full(readers, _INIT)
     q = np.full(readers, _INIT)
-    w = np.zeros(len(pats))
+    w = np.zeros(len(counts))
     converged, iteration = False, 0
     for _ in range(max_iter):
         iteration += 1
@@ -218,7 +195,7 @@ def staple(
         if change < tol:
             converged = True
             break
-    probability = w[inverse].reshape(shape)
+    probability = groups.expand(w).reshape(shape)
     return StapleResult(probability, p, q, g, iteration, converged)
 
 
@@ -261,7 +238,8 @@ def staple_multilabel(
         raise ConsensusInputError(f"labels must lie in 0..{n - 1} with at least 2 labels.")
     readers, shape = votes.shape[0], votes.shape[1:]
     prior = np.bincount(votes.ravel(), minlength=n) / votes.size
-    pats, inverse, counts = _patterns(votes)
+    groups = VotePatterns.of(votes)
+    pats, counts = groups.patterns, groups.counts
     theta = np.full((readers, n, n), (1.0 - _INIT) / (n - 1))
     theta[:, np.arange(n), np.arange(n)] = _INIT
     log_prior = np.log(np.clip(prior, _EPS, 1.0))
@@ -289,5 +267,5 @@ def staple_multilabel(
         if change < tol:
             converged = True
             break
-    probabilities = np.moveaxis(w[inverse], -1, 0).reshape((n, *shape))
+    probabilities = np.stack([groups.expand(w[:, s]) for s in range(n)]).reshape((n, *shape))
     return MultiLabelStapleResult(probabilities, theta, prior, iteration, converged)

@@ -96,19 +96,6 @@ def test_max_iter_reports_non_convergence() -> None:
     assert result.iterations == 1 and not result.converged
 
 
-@pytest.mark.parametrize("readers", [3, 25, 70])
-def test_vote_patterns_group_voxels_exactly_on_every_path(readers: int) -> None:
-    from shared.consensus.staple import _patterns
-
-    rng = np.random.default_rng(readers)
-    votes = rng.random((readers, 50)) < 0.5
-    votes[:, 25:] = votes[:, :25]  # guarantee repeated patterns
-    patterns, inverse, counts = _patterns(votes)
-    np.testing.assert_array_equal(patterns[inverse], votes.T.astype(np.int64))
-    assert counts.sum() == 50
-    assert len(patterns) == len({tuple(col) for col in votes.T.tolist()})
-
-
 def test_many_readers_staple_runs() -> None:
     rng = np.random.default_rng(9)
     truth = np.zeros((20, 20), bool)
