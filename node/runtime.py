@@ -19,6 +19,7 @@ from typing import BinaryIO
 from node.auth import IssuedToken, Scope, TokenService
 from node.dicom.deid import Deidentifier, DeidOptions, RelinkSealer
 from node.dicom.ingest import IngestService
+from node.dicom.ingest_workers import IngestWorkerPool, PreparerConfig
 from node.settings import NodeSettings
 from node.store import FileBlobStore, InstanceStore, create_database_engine, migrate
 from shared.errors import ConfigurationError
@@ -54,12 +55,25 @@ class NodeRuntime:
         sealer = None
         if settings.relink_public_key is not None:
             sealer = RelinkSealer(_read_key(settings.relink_public_key))
-        self.deidentifier = Deidentifier(self.site_secret, DeidOptions.from_settings(settings))
+        deid_options = DeidOptions.from_settings(settings)
+        self.deidentifier = Deidentifier(self.site_secret, deid_options)
+        self.ingest_workers: IngestWorkerPool | None = None
+        if settings.resolved_ingest_workers:
+            self.ingest_workers = IngestWorkerPool(
+                PreparerConfig(
+                    self.site_secret,
+                    deid_options,
+                    settings.max_instance_bytes,
+                    _read_key(settings.relink_public_key) if settings.relink_public_key else None,
+                ),
+                settings.resolved_ingest_workers,
+            )
         self.ingest = IngestService(
             self.store,
             self.deidentifier,
             max_instance_bytes=settings.max_instance_bytes,
             relink_sealer=sealer,
+            workers=self.ingest_workers,
         )
         self.tokens = TokenService(self.engine)
 
@@ -79,7 +93,9 @@ class NodeRuntime:
         )
 
     def close(self) -> None:
-        """Release the database and the data-directory lock."""
+        """Stop the ingest workers; release the database and the data-directory lock."""
+        if self.ingest_workers is not None:
+            self.ingest_workers.close()
         self.engine.dispose()
         fcntl.flock(self._lock_handle, fcntl.LOCK_UN)
         self._lock_handle.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import os
 from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
@@ -56,6 +57,13 @@ class NodeSettings(BaseSettings):
         default=True,
         description="fsync every stored file and its directory before the row commits.",
     )
+    ingest_workers: int | None = Field(
+        default=None,
+        ge=0,
+        le=64,
+        description="Worker processes that parse and de-identify received instances; 0 does "
+        "it on the receiving thread; unset uses one per CPU core, up to 4, when there are 2+.",
+    )
 
     # DIMSE C-STORE SCP; disabled when dicom_port is None.
     dicom_port: int | None = Field(default=None, ge=0, le=65535)
@@ -96,6 +104,14 @@ class NodeSettings(BaseSettings):
                     "production profile: fsync cannot be disabled", setting="fsync"
                 )
         return self
+
+    @property
+    def resolved_ingest_workers(self) -> int:
+        """Worker processes to run: the setting, or one per core (up to 4) on multi-core hosts."""
+        if self.ingest_workers is not None:
+            return self.ingest_workers
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        return min(cores, 4) if cores > 1 else 0
 
     @property
     def resolved_database_url(self) -> str:

@@ -14,7 +14,7 @@ from node.settings import NodeSettings
 
 @pytest.fixture
 def node_settings(tmp_path: Path) -> NodeSettings:
-    return NodeSettings(data_dir=tmp_path / "node", fsync=False)
+    return NodeSettings(data_dir=tmp_path / "node", fsync=False, ingest_workers=0)
 
 
 @pytest.fixture
