@@ -20,8 +20,14 @@ One root, :class:`NodeError`, under :class:`shared.errors.HarmoniaError`::
     │   └── VolumeGeometryError         a series that is not one regular volume
     ├── StoreError                      the store refused or failed a write
     ├── RemoteSourceError               a PACS or DICOM peer unreachable, refusing us, failing
-    └── AuthError                       credentials missing, wrong or expired
-        └── InsufficientScopeError      valid token without the needed scope
+    ├── AuthError                       credentials missing, wrong or expired
+    │   ├── InsufficientScopeError      valid credentials without the needed permission
+    │   ├── CsrfError                   a cookie request without its session's CSRF token
+    │   ├── AccountLockedError          too many failed sign-ins; retry later
+    │   └── AccountDisabledError        an admin disabled the account
+    ├── InvalidUserError                a username or role the node does not accept
+    ├── UserExistsError                 a username already taken
+    └── WeakPasswordError               a password the node will not accept
 
 :class:`DicomInputError` and :class:`DeidentificationError` carry the PS3.18
 ``failure_reason`` a STOW-RS or C-STORE response reports for that instance.
@@ -29,6 +35,8 @@ The API maps each family to one HTTP status in a single exception handler.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from shared.errors import HarmoniaError
 
@@ -39,11 +47,15 @@ __all__ = [
     "FAILURE_PROCESSING",
     "FAILURE_SOP_CLASS_NOT_SUPPORTED",
     "FAILURE_TRANSFER_SYNTAX_NOT_SUPPORTED",
+    "AccountDisabledError",
+    "AccountLockedError",
     "AuthError",
+    "CsrfError",
     "DeidentificationError",
     "DicomInputError",
     "InstanceTooLargeError",
     "InsufficientScopeError",
+    "InvalidUserError",
     "MissingAttributeError",
     "MultipartError",
     "NodeError",
@@ -58,7 +70,9 @@ __all__ = [
     "StudyMismatchError",
     "UnsupportedMediaTypeError",
     "UnsupportedTransferSyntaxError",
+    "UserExistsError",
     "VolumeGeometryError",
+    "WeakPasswordError",
 ]
 
 # PS3.18 Table 10.5.3-1 / PS3.4 Annex B failure reasons.
@@ -197,6 +211,42 @@ class InsufficientScopeError(AuthError):
     def __init__(self, message: str, *, required_scope: str) -> None:
         super().__init__(message)
         self.required_scope = required_scope
+
+
+class CsrfError(AuthError):
+    """A cookie-authenticated request that changes state lacks its session's CSRF token."""
+
+
+class AccountLockedError(AuthError):
+    """Too many failed sign-ins for this username within the lockout window.
+
+    Parameters
+    ----------
+    message
+        Says when to try again.
+    retry_at
+        When the next attempt will be considered (timezone-aware UTC).
+    """
+
+    def __init__(self, message: str, *, retry_at: datetime) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
+class AccountDisabledError(AuthError):
+    """The account exists but an admin disabled it."""
+
+
+class InvalidUserError(NodeError):
+    """A username, role or other account field the node does not accept."""
+
+
+class UserExistsError(NodeError):
+    """A user with this username (or external identity) already exists."""
+
+
+class WeakPasswordError(NodeError):
+    """A new password is too short or otherwise refused."""
 
 
 class RemoteSourceError(NodeError):

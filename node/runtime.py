@@ -12,11 +12,21 @@ import fcntl
 import logging
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
-from node.auth import IssuedToken, Scope, TokenService
+from node.audit import AuditLog, audit_key
+from node.auth import (
+    IssuedToken,
+    LockoutPolicy,
+    PrincipalResolver,
+    Scope,
+    SessionService,
+    TokenService,
+    UserService,
+)
 from node.dicom.deid import Deidentifier, DeidOptions, RelinkSealer
 from node.dicom.ingest import IngestService
 from node.dicom.ingest_workers import IngestWorkerPool, PreparerConfig
@@ -76,6 +86,22 @@ class NodeRuntime:
             workers=self.ingest_workers,
         )
         self.tokens = TokenService(self.engine)
+        self.audit = AuditLog(self.engine, key=audit_key(self.site_secret))
+        self.audit.initialise()
+        self.users = UserService(
+            self.engine,
+            self.audit,
+            lockout=LockoutPolicy(
+                settings.login_max_failures, timedelta(minutes=settings.login_lockout_minutes)
+            ),
+            min_password_length=settings.password_min_length,
+        )
+        self.sessions = SessionService(
+            self.engine,
+            idle_timeout=timedelta(minutes=settings.session_idle_minutes),
+            absolute_timeout=timedelta(hours=settings.session_absolute_hours),
+        )
+        self.principals = PrincipalResolver(self.tokens, self.users, self.sessions)
 
     def ensure_admin_token(self) -> IssuedToken | None:
         """Create the first admin token when the node has none.

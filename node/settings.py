@@ -83,6 +83,18 @@ class NodeSettings(BaseSettings):
         "sealed so that only the holder of the private key (hospital IT) can read them.",
     )
 
+    # Users, browser sessions and sign-in lockout.
+    session_cookie_secure: bool = Field(
+        default=True,
+        description="Mark the session cookie Secure (browsers still send it to "
+        "http://127.0.0.1 and localhost); only the development profile may turn it off.",
+    )
+    session_idle_minutes: float = Field(default=30, gt=0)
+    session_absolute_hours: float = Field(default=12, gt=0)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_minutes: float = Field(default=15, gt=0)
+    password_min_length: int = Field(default=12, ge=8)
+
     @field_validator("ae_title", "allow_ae")
     @classmethod
     def _valid_ae_titles(cls, value: str | list[str]) -> str | list[str]:
@@ -102,6 +114,12 @@ class NodeSettings(BaseSettings):
             if not self.fsync:
                 raise ConfigurationError(
                     "production profile: fsync cannot be disabled", setting="fsync"
+                )
+            if not self.session_cookie_secure:
+                raise ConfigurationError(
+                    "production profile: the session cookie must be Secure; serve the node "
+                    "over HTTPS (or on 127.0.0.1) instead",
+                    setting="session_cookie_secure",
                 )
         return self
 

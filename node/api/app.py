@@ -9,6 +9,8 @@ from fastapi import FastAPI
 
 from node.api.errors import install_error_handlers
 from node.api.routes import admin, health, qido, rendered, stow, wado
+from node.api.routes import auth as auth_routes
+from node.api.routes import users as user_routes
 from node.runtime import NodeRuntime, open_node
 from node.settings import NodeSettings
 
@@ -54,4 +56,6 @@ def create_app(settings: NodeSettings, *, runtime: NodeRuntime | None = None) ->
     app.include_router(wado.router)
     app.include_router(rendered.router)
     app.include_router(admin.router)
+    app.include_router(auth_routes.router)
+    app.include_router(user_routes.router)
     return app

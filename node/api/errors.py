@@ -8,6 +8,8 @@ the log, never to the client.
 from __future__ import annotations
 
 import logging
+import math
+from datetime import UTC, datetime
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,7 +17,10 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from node.errors import (
+    AccountDisabledError,
+    AccountLockedError,
     AuthError,
+    CsrfError,
     DicomInputError,
     InstanceTooLargeError,
     InsufficientScopeError,
@@ -28,6 +33,8 @@ from node.errors import (
     StoreError,
     UnsupportedMediaTypeError,
     UnsupportedTransferSyntaxError,
+    UserExistsError,
+    WeakPasswordError,
 )
 from shared.errors import HarmoniaError
 
@@ -37,7 +44,12 @@ _log = logging.getLogger(__name__)
 
 _STATUS: tuple[tuple[type[HarmoniaError], int], ...] = (
     (InsufficientScopeError, 403),
+    (CsrfError, 403),
+    (AccountDisabledError, 403),
+    (AccountLockedError, 429),
     (AuthError, 401),
+    (UserExistsError, 409),
+    (WeakPasswordError, 400),
     (NotFoundError, 404),
     (QueryError, 400),
     (MultipartError, 400),
@@ -60,13 +72,22 @@ def status_for(error: HarmoniaError) -> int:
     return 500
 
 
+def _headers_for(error: HarmoniaError, status: int) -> dict[str, str] | None:
+    if status == 401:
+        return {"WWW-Authenticate": "Bearer"}
+    if isinstance(error, AccountLockedError):
+        wait = (error.retry_at - datetime.now(UTC)).total_seconds()
+        return {"Retry-After": str(max(1, math.ceil(wait)))}
+    return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the domain-error, validation and last-resort handlers."""
 
     @app.exception_handler(HarmoniaError)
     async def _domain(request: Request, exc: HarmoniaError) -> JSONResponse:
         status = status_for(exc)
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        headers = _headers_for(exc, status)
         if status >= 500:
             _log.error("%s %s failed: %s", request.method, request.url.path, exc)
         return JSONResponse(

@@ -4,6 +4,9 @@ Issued tokens read ``hn_<id>_<secret>`` with 256 bits of entropy, so a fast
 hash is safe to store (slow hashes are for human passwords); the hash of the
 whole token finds its row. A bootstrap token chosen by hospital IT may be any
 string of at least 24 characters.
+
+A token issued for a user (``user_id``) acts as that user, with the user's
+role; its scopes, if any, narrow what it may do (``node.auth.principals``).
 """
 
 from __future__ import annotations
@@ -37,12 +40,13 @@ class Scope(enum.StrEnum):
 
 @dataclass(frozen=True)
 class TokenInfo:
-    """A verified token's identity and scopes."""
+    """A verified token's identity, scopes and the user it acts for (if any)."""
 
     token_id: str
     name: str
     scopes: frozenset[Scope]
     expires_at: datetime | None
+    user_id: int | None = None
 
     def allows(self, scope: Scope) -> bool:
         """Whether the token holds ``scope`` (admin holds all)."""
@@ -83,11 +87,15 @@ class TokenService:
         *,
         expires_at: datetime | None = None,
         token: str | None = None,
+        user_id: int | None = None,
     ) -> IssuedToken:
-        """Create a token; ``token`` adopts a caller-chosen secret (bootstrap)."""
+        """Create a token; ``token`` adopts a caller-chosen secret (bootstrap).
+
+        With ``user_id`` the token acts for that user and may have no scopes.
+        """
         scope_set = frozenset(Scope(s) for s in scopes)
-        if not scope_set:
-            raise ValueError("a token needs at least one scope")
+        if not scope_set and user_id is None:
+            raise ValueError("a token needs at least one scope, or a user to act for")
         token_id = secrets.token_hex(8)
         if token is None:
             token = f"{_PREFIX}_{token_id}_{secrets.token_urlsafe(32)}"
@@ -101,10 +109,11 @@ class TokenService:
             created_at=datetime.now(UTC),
             expires_at=expires_at,
             is_active=True,
+            user_id=user_id,
         )
         with Session(self.engine) as session, session.begin():
             session.add(row)
-        info = TokenInfo(token_id, name[:128], scope_set, expires_at)
+        info = TokenInfo(token_id, name[:128], scope_set, expires_at, user_id)
         return IssuedToken(info, token)
 
     def verify(self, token: str) -> TokenInfo:
@@ -125,7 +134,11 @@ class TokenService:
                 "ask an admin for a new one"
             )
         return TokenInfo(
-            row.token_id, row.name, frozenset(Scope(s) for s in row.scopes.split()), expires
+            row.token_id,
+            row.name,
+            frozenset(Scope(s) for s in row.scopes.split()),
+            expires,
+            row.user_id,
         )
 
     def revoke(self, token_id: str) -> None:
@@ -144,7 +157,9 @@ class TokenService:
         with Session(self.engine) as session:
             rows = session.execute(select(ApiToken).where(ApiToken.is_active)).scalars().all()
         return [
-            TokenInfo(r.token_id, r.name, frozenset(Scope(s) for s in r.scopes.split()), None)
+            TokenInfo(
+                r.token_id, r.name, frozenset(Scope(s) for s in r.scopes.split()), None, r.user_id
+            )
             for r in rows
         ]
 

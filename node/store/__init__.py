@@ -4,6 +4,7 @@ Everything in it is already de-identified. SQLite in WAL mode is the embedded
 default; any SQLAlchemy URL (PostgreSQL for larger sites) works the same.
 """
 
+from node.store import auth_tables as auth_tables  # registers the tables on Base
 from node.store.blobs import BlobStore, FileBlobStore, MemoryBlobStore, sha256_hex
 from node.store.criteria import Level, Match, MatchKind, SearchRequest
 from node.store.database import create_database_engine, migrate

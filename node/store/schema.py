@@ -103,7 +103,10 @@ class InstanceRow(Base):
 
 
 class ApiToken(Base):
-    """A bearer API token; only a hash of its secret is kept."""
+    """A bearer API token; only a hash of its secret is kept.
+
+    A token with ``user_id`` acts for that user (see ``node.auth.principals``).
+    """
 
     __tablename__ = "api_tokens"
 
@@ -115,6 +118,9 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    user_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("users.id", name="fk_api_tokens_user_id"), nullable=True
+    )
 
 
 class ReidentificationLink(Base):

@@ -3,7 +3,7 @@
 Every search answers 200 with a JSON array, ``[]`` when nothing matches:
 PS3.18 also allows 204, but an empty array is what dicomweb-client, OHIF
 and Slicer handle most simply. Quarantined instances are visible only to
-tokens with the admin scope.
+callers with the ``administer`` permission.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from node.api.deps import ReadToken, Runtime
-from node.auth import Scope
+from node.api.deps import ImageViewer, Runtime
+from node.auth import Permission, Principal
 from node.dicom import search
 from node.dicom.qido import QidoQuery, parse_qido
 from node.store.criteria import Level
@@ -25,12 +25,12 @@ _DICOM_JSON = "application/dicom+json"
 
 
 def _query(
-    request: Request, token: ReadToken, level: Level, scope: dict[str, str] | None = None
+    request: Request, principal: Principal, level: Level, scope: dict[str, str] | None = None
 ) -> QidoQuery:
     return parse_qido(
         level,
         request.query_params.multi_items(),
-        include_quarantined=token.allows(Scope.ADMIN),
+        include_quarantined=principal.can(Permission.ADMINISTER),
         scope=scope,
     )
 
@@ -40,34 +40,34 @@ def _answer(results: list[dict[str, Any]]) -> JSONResponse:
 
 
 @router.get("/studies")
-def search_studies(request: Request, runtime: Runtime, token: ReadToken) -> JSONResponse:
+def search_studies(request: Request, runtime: Runtime, principal: ImageViewer) -> JSONResponse:
     """Search for studies."""
-    query = _query(request, token, Level.STUDY)
+    query = _query(request, principal, Level.STUDY)
     return _answer(search.search_studies(runtime.store, query, str(request.base_url)))
 
 
 @router.get("/series")
-def search_series(request: Request, runtime: Runtime, token: ReadToken) -> JSONResponse:
+def search_series(request: Request, runtime: Runtime, principal: ImageViewer) -> JSONResponse:
     """Search for series of any study."""
-    query = _query(request, token, Level.SERIES)
+    query = _query(request, principal, Level.SERIES)
     base = str(request.base_url)
     return _answer(search.search_series(runtime.store, query, base, study_in_url=False))
 
 
 @router.get("/studies/{study}/series")
 def search_study_series(
-    study: str, request: Request, runtime: Runtime, token: ReadToken
+    study: str, request: Request, runtime: Runtime, principal: ImageViewer
 ) -> JSONResponse:
     """Search for series of one study."""
-    query = _query(request, token, Level.SERIES, {"StudyInstanceUID": study})
+    query = _query(request, principal, Level.SERIES, {"StudyInstanceUID": study})
     base = str(request.base_url)
     return _answer(search.search_series(runtime.store, query, base, study_in_url=True))
 
 
 @router.get("/instances")
-def search_instances(request: Request, runtime: Runtime, token: ReadToken) -> JSONResponse:
+def search_instances(request: Request, runtime: Runtime, principal: ImageViewer) -> JSONResponse:
     """Search for instances of any study."""
-    query = _query(request, token, Level.INSTANCE)
+    query = _query(request, principal, Level.INSTANCE)
     return _answer(
         search.search_instances(
             runtime.store, query, str(request.base_url), study_in_url=False, series_in_url=False
@@ -77,10 +77,10 @@ def search_instances(request: Request, runtime: Runtime, token: ReadToken) -> JS
 
 @router.get("/studies/{study}/instances")
 def search_study_instances(
-    study: str, request: Request, runtime: Runtime, token: ReadToken
+    study: str, request: Request, runtime: Runtime, principal: ImageViewer
 ) -> JSONResponse:
     """Search for instances of one study."""
-    query = _query(request, token, Level.INSTANCE, {"StudyInstanceUID": study})
+    query = _query(request, principal, Level.INSTANCE, {"StudyInstanceUID": study})
     return _answer(
         search.search_instances(
             runtime.store, query, str(request.base_url), study_in_url=True, series_in_url=False
@@ -90,11 +90,11 @@ def search_study_instances(
 
 @router.get("/studies/{study}/series/{series}/instances")
 def search_series_instances(
-    study: str, series: str, request: Request, runtime: Runtime, token: ReadToken
+    study: str, series: str, request: Request, runtime: Runtime, principal: ImageViewer
 ) -> JSONResponse:
     """Search for instances of one series."""
     scope = {"StudyInstanceUID": study, "SeriesInstanceUID": series}
-    query = _query(request, token, Level.INSTANCE, scope)
+    query = _query(request, principal, Level.INSTANCE, scope)
     return _answer(
         search.search_instances(
             runtime.store, query, str(request.base_url), study_in_url=True, series_in_url=True

@@ -14,8 +14,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from node.api.deps import ReadToken, Runtime
-from node.auth import Scope
+from node.api.deps import ImageViewer, Runtime
+from node.auth import Permission
 from node.dicom import rendered
 from node.dicom.frames import parse_frame_numbers
 from node.dicom.render import render_reslice
@@ -64,12 +64,21 @@ def _single_frame(frames: str) -> int:
 
 @router.get(_INSTANCE + "/rendered")
 def instance_rendered(
-    study: str, series: str, instance: str, request: Request, runtime: Runtime, token: ReadToken
+    study: str,
+    series: str,
+    instance: str,
+    request: Request,
+    runtime: Runtime,
+    principal: ImageViewer,
 ) -> Response:
     """The first frame of an instance as JPEG or PNG."""
     options = _options(request)
     (record,) = select_instances(
-        runtime.store, study, series, instance, include_quarantined=token.allows(Scope.ADMIN)
+        runtime.store,
+        study,
+        series,
+        instance,
+        include_quarantined=principal.can(Permission.ADMINISTER),
     )
     return _image(rendered.render_stored_frame(runtime.store, record, 1, options), options)
 
@@ -82,24 +91,28 @@ def frame_rendered(
     frames: str,
     request: Request,
     runtime: Runtime,
-    token: ReadToken,
+    principal: ImageViewer,
 ) -> Response:
     """One frame of an instance as JPEG or PNG."""
     options = _options(request)
     frame = _single_frame(frames)
     (record,) = select_instances(
-        runtime.store, study, series, instance, include_quarantined=token.allows(Scope.ADMIN)
+        runtime.store,
+        study,
+        series,
+        instance,
+        include_quarantined=principal.can(Permission.ADMINISTER),
     )
     return _image(rendered.render_stored_frame(runtime.store, record, frame, options), options)
 
 
 @router.get("/api/v1/series/{series}/volume")
 def series_volume(
-    series: str, runtime: Runtime, token: ReadToken, cache: Volumes
+    series: str, runtime: Runtime, principal: ImageViewer, cache: Volumes
 ) -> dict[str, Any]:
     """Shape, spacing and slices per plane of a series assembled as a volume."""
     volume = rendered.load_series_volume(
-        runtime.store, series, include_quarantined=token.allows(Scope.ADMIN), cache=cache
+        runtime.store, series, include_quarantined=principal.can(Permission.ADMINISTER), cache=cache
     )
     return rendered.volume_geometry(volume)
 
@@ -111,13 +124,13 @@ def series_mpr(
     index: int,
     request: Request,
     runtime: Runtime,
-    token: ReadToken,
+    principal: ImageViewer,
     cache: Volumes,
 ) -> Response:
     """One axial, coronal or sagittal reslice of a series (0-based ``index``)."""
     options = _options(request)
     volume = rendered.load_series_volume(
-        runtime.store, series, include_quarantined=token.allows(Scope.ADMIN), cache=cache
+        runtime.store, series, include_quarantined=principal.can(Permission.ADMINISTER), cache=cache
     )
     image = render_reslice(volume, rendered.parse_plane(plane), index, options)
     return _image(image, options)

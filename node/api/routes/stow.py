@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from node.api.deps import IngestToken, Runtime
+from node.api.deps import Ingestor, Runtime
 from node.dicom.ingest import IngestOutcome, IngestStatus
 from node.dicom.multipart import MultipartRelatedParser, Part, parse_multipart_related_type
 from node.dicom.stow_response import stow_response
@@ -29,21 +29,21 @@ _IN_FLIGHT = 4
 
 
 @router.post("/dicom-web/studies")
-async def store_instances(request: Request, runtime: Runtime, token: IngestToken) -> JSONResponse:
+async def store_instances(request: Request, runtime: Runtime, principal: Ingestor) -> JSONResponse:
     """Store instances of any study."""
-    return await _store(request, runtime, token.name, expected_study=None)
+    return await _store(request, runtime, principal.username, expected_study=None)
 
 
 @router.post("/dicom-web/studies/{study}")
 async def store_study_instances(
-    study: str, request: Request, runtime: Runtime, token: IngestToken
+    study: str, request: Request, runtime: Runtime, principal: Ingestor
 ) -> JSONResponse:
     """Store instances that must all belong to ``study``."""
-    return await _store(request, runtime, token.name, expected_study=study)
+    return await _store(request, runtime, principal.username, expected_study=study)
 
 
 async def _store(
-    request: Request, runtime: NodeRuntime, token_name: str, *, expected_study: str | None
+    request: Request, runtime: NodeRuntime, sender: str, *, expected_study: str | None
 ) -> JSONResponse:
     boundary, part_type = parse_multipart_related_type(request.headers.get("content-type"))
     if part_type is not None and part_type.lower() != _DICOM:
@@ -53,7 +53,7 @@ async def _store(
         )
     settings = runtime.settings
     parser = MultipartRelatedParser(boundary, max_part_bytes=settings.max_instance_bytes)
-    source = f"stow:{token_name}"
+    source = f"stow:{sender}"
     slots = asyncio.Semaphore(_IN_FLIGHT)
     pending: list[asyncio.Task[IngestOutcome]] = []
 

@@ -4,7 +4,7 @@ Instances stream as ``multipart/related; type="application/dicom"``, one
 stored file at a time. ``Accept`` picks the transfer syntax: ``*`` (as
 stored), or Explicit VR Little Endian (the PS3.18 default when none is
 named; the node transcodes). Anything else is answered with 406.
-Quarantined instances exist only for admin tokens (others get 404).
+Quarantined instances exist only for administrators (others get 404).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from node.api.deps import ReadToken, Runtime
-from node.auth import Scope, TokenInfo
+from node.api.deps import ImageViewer, Runtime
+from node.auth import Permission, Principal
 from node.dicom import retrieve
 from node.dicom.accept import parse_accept
 from node.dicom.frames import parse_frame_numbers
@@ -29,13 +29,17 @@ _INSTANCE = "/series/{series}/instances/{instance}"
 
 def _records(
     runtime: NodeRuntime,
-    token: TokenInfo,
+    principal: Principal,
     study: str,
     series: str | None = None,
     instance: str | None = None,
 ) -> list[InstanceRecord]:
     return retrieve.select_instances(
-        runtime.store, study, series, instance, include_quarantined=token.allows(Scope.ADMIN)
+        runtime.store,
+        study,
+        series,
+        instance,
+        include_quarantined=principal.can(Permission.ADMINISTER),
     )
 
 
@@ -63,50 +67,60 @@ def _metadata(
 
 @router.get("")
 def retrieve_study(
-    study: str, request: Request, runtime: Runtime, token: ReadToken
+    study: str, request: Request, runtime: Runtime, principal: ImageViewer
 ) -> StreamingResponse:
     """All instances of a study."""
-    return _instances(request, runtime, _records(runtime, token, study))
+    return _instances(request, runtime, _records(runtime, principal, study))
 
 
 @router.get("/series/{series}")
 def retrieve_series(
-    study: str, series: str, request: Request, runtime: Runtime, token: ReadToken
+    study: str, series: str, request: Request, runtime: Runtime, principal: ImageViewer
 ) -> StreamingResponse:
     """All instances of a series."""
-    return _instances(request, runtime, _records(runtime, token, study, series))
+    return _instances(request, runtime, _records(runtime, principal, study, series))
 
 
 @router.get(_INSTANCE)
 def retrieve_instance(
-    study: str, series: str, instance: str, request: Request, runtime: Runtime, token: ReadToken
+    study: str,
+    series: str,
+    instance: str,
+    request: Request,
+    runtime: Runtime,
+    principal: ImageViewer,
 ) -> StreamingResponse:
     """One instance."""
-    return _instances(request, runtime, _records(runtime, token, study, series, instance))
+    return _instances(request, runtime, _records(runtime, principal, study, series, instance))
 
 
 @router.get("/metadata")
 def study_metadata(
-    study: str, request: Request, runtime: Runtime, token: ReadToken
+    study: str, request: Request, runtime: Runtime, principal: ImageViewer
 ) -> JSONResponse:
     """Metadata of every instance of a study."""
-    return _metadata(request, runtime, _records(runtime, token, study))
+    return _metadata(request, runtime, _records(runtime, principal, study))
 
 
 @router.get("/series/{series}/metadata")
 def series_metadata(
-    study: str, series: str, request: Request, runtime: Runtime, token: ReadToken
+    study: str, series: str, request: Request, runtime: Runtime, principal: ImageViewer
 ) -> JSONResponse:
     """Metadata of every instance of a series."""
-    return _metadata(request, runtime, _records(runtime, token, study, series))
+    return _metadata(request, runtime, _records(runtime, principal, study, series))
 
 
 @router.get(_INSTANCE + "/metadata")
 def instance_metadata(
-    study: str, series: str, instance: str, request: Request, runtime: Runtime, token: ReadToken
+    study: str,
+    series: str,
+    instance: str,
+    request: Request,
+    runtime: Runtime,
+    principal: ImageViewer,
 ) -> JSONResponse:
     """Metadata of one instance."""
-    return _metadata(request, runtime, _records(runtime, token, study, series, instance))
+    return _metadata(request, runtime, _records(runtime, principal, study, series, instance))
 
 
 @router.get(_INSTANCE + "/frames/{frames}")
@@ -117,10 +131,10 @@ def retrieve_frames(
     frames: str,
     request: Request,
     runtime: Runtime,
-    token: ReadToken,
+    principal: ImageViewer,
 ) -> StreamingResponse:
     """Frames of one instance: raw little-endian bytes, or as stored when asked."""
-    (record,) = _records(runtime, token, study, series, instance)
+    (record,) = _records(runtime, principal, study, series, instance)
     numbers = parse_frame_numbers(frames)
     ranges = parse_accept(request.headers.get("accept"))
     return _stream(retrieve.retrieve_frames(runtime.store, record, numbers, ranges))
@@ -134,9 +148,9 @@ def retrieve_bulkdata(
     tag: str,
     request: Request,
     runtime: Runtime,
-    token: ReadToken,
+    principal: ImageViewer,
 ) -> StreamingResponse:
     """One top-level bulk attribute named by a metadata BulkDataURI."""
-    (record,) = _records(runtime, token, study, series, instance)
+    (record,) = _records(runtime, principal, study, series, instance)
     ranges = parse_accept(request.headers.get("accept"))
     return _stream(retrieve.retrieve_bulkdata(runtime.store, record, tag, ranges))

@@ -70,7 +70,7 @@ def test_quarantine_release(
     released = client.post(
         f"/api/v1/quarantine/{outcome.stored_sop_instance_uid}/release", headers=_auth(admin_token)
     )
-    assert released.status_code == 200 and released.json()["released_by"] == "test-admin"
+    assert released.status_code == 200 and released.json()["released_by"] == "token:test-admin"
     assert client.get("/api/v1/quarantine", headers=_auth(admin_token)).json() == []
     missing = client.post("/api/v1/quarantine/2.25.1/release", headers=_auth(admin_token))
     assert missing.status_code == 404
