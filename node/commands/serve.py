@@ -48,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
         allow_ae=args.allow_ae,
     )
     with open_node(settings) as runtime:
+        if runtime.ingest_workers is not None:
+            runtime.ingest_workers.start()
         issued = runtime.ensure_admin_token()
         if issued is not None and settings.bootstrap_token is None:
             print(

@@ -8,7 +8,9 @@ the store: workers never open the database or write a file, so a worker that
 dies loses nothing and a kill -9 of the node leaves no half-written record
 (its workers exit when their pipe to it closes).
 
-Workers start on first use (``spawn``, never ``fork``: the node has threads).
+Workers start on first use, or all at once with :meth:`IngestWorkerPool.start`
+(``harmonia-node serve`` does, before it answers), always by ``spawn``, never
+``fork``: the node has threads.
 """
 
 from __future__ import annotations
@@ -50,6 +52,10 @@ _worker_preparer: InstancePreparer | None = None
 def _start_worker(config: PreparerConfig) -> None:
     global _worker_preparer
     _worker_preparer = config.build()
+
+
+def _worker_ready() -> bool:
+    return _worker_preparer is not None
 
 
 def _prepare_in_worker(
@@ -100,6 +106,18 @@ class IngestWorkerPool:
         return self._pool().submit(
             _prepare_in_worker, data, source, expected_study_uid, require_part10
         )
+
+    def start(self) -> None:
+        """Start every worker now and wait until each has built its preparer.
+
+        Each submission finds no idle worker and so starts one; waiting on all
+        of them keeps the first received instances from paying for the start.
+        """
+        pool = self._pool()
+        warming = [pool.submit(_worker_ready) for _ in range(self._workers)]
+        for ready in warming:
+            if not ready.result():
+                raise RuntimeError("an ingest worker started without its preparer")
 
     def _pool(self) -> ProcessPoolExecutor:
         with self._lock:

@@ -29,7 +29,9 @@ def _ingest_all(data_dir: Path, workers: int, parts: list[bytes]) -> list[tuple[
             outcome = runtime.ingest.ingest_bytes(part, source="test", require_part10=True)
             assert outcome.status is IngestStatus.STORED, outcome.message
             assert outcome.stored_sop_instance_uid is not None
-            record = runtime.store.instance(outcome.stored_sop_instance_uid, include_quarantined=True)
+            record = runtime.store.instance(
+                outcome.stored_sop_instance_uid, include_quarantined=True
+            )
             stored.append((outcome.stored_sop_instance_uid, runtime.store.read(record)))
         again = runtime.ingest.ingest_bytes(parts[0], source="test")
         assert again.status is IngestStatus.DUPLICATE
@@ -63,5 +65,20 @@ def test_closing_the_runtime_stops_its_workers(tmp_path: Path) -> None:
             if child.pid not in before and "resource_tracker" not in " ".join(child.cmdline())
         ]
         assert workers  # the executor starts workers as work arrives, up to its maximum
-    gone, alive = psutil.wait_procs(workers, timeout=30)
+    _gone, alive = psutil.wait_procs(workers, timeout=30)
     assert not alive
+
+
+def test_start_brings_up_every_worker_before_any_instance_arrives(tmp_path: Path) -> None:
+    settings = NodeSettings(data_dir=tmp_path / "n", fsync=False, ingest_workers=2)
+    me = psutil.Process()
+    before = {child.pid for child in me.children()}
+    with open_node(settings) as runtime:
+        assert runtime.ingest_workers is not None
+        runtime.ingest_workers.start()
+        started = [
+            child
+            for child in me.children()
+            if child.pid not in before and "resource_tracker" not in " ".join(child.cmdline())
+        ]
+        assert len(started) == 2
