@@ -11,6 +11,7 @@ from node.api.errors import install_error_handlers
 from node.api.routes import admin, health, qido, rendered, stow, wado
 from node.api.routes import auth as auth_routes
 from node.api.routes import users as user_routes
+from node.api.routes.ui import install_ui
 from node.runtime import NodeRuntime, open_node
 from node.settings import NodeSettings
 
@@ -58,4 +59,5 @@ def create_app(settings: NodeSettings, *, runtime: NodeRuntime | None = None) ->
     app.include_router(admin.router)
     app.include_router(auth_routes.router)
     app.include_router(user_routes.router)
+    install_ui(app)
     return app

@@ -1,0 +1,70 @@
+// Hash routes: "#/worklist", "#/task/12", ... Each page renders into <main> and may return a
+// cleanup function, called before the next page renders (viewers drop their key listeners).
+
+const routes = [];
+let cleanup = null;
+let guard = null;
+
+/** Register `pattern` (e.g. "/task/:id") with `render(container, params, query)`. */
+export function route(pattern, render, { public: isPublic = false } = {}) {
+  const names = [];
+  const source = pattern.replace(/:([a-z]+)/g, (_, name) => {
+    names.push(name);
+    return "([^/]+)";
+  });
+  routes.push({ regex: new RegExp(`^${source}$`), names, render, isPublic });
+}
+
+/** `check(route)` returns a hash to go to instead (e.g. "#/login"), or null. */
+export function setGuard(check) {
+  guard = check;
+}
+
+export function navigate(hash) {
+  if (window.location.hash === hash) dispatch();
+  else window.location.hash = hash;
+}
+
+function parse() {
+  const raw = window.location.hash.replace(/^#/, "") || "/worklist";
+  const [path, search = ""] = raw.split("?");
+  return { path, query: new URLSearchParams(search) };
+}
+
+export async function dispatch() {
+  const { path, query } = parse();
+  const main = document.getElementById("main");
+  const found = routes.find((r) => r.regex.test(path));
+  if (cleanup) {
+    const previous = cleanup;
+    cleanup = null;
+    previous();
+  }
+  if (!found) {
+    navigate("#/worklist");
+    return;
+  }
+  const redirect = guard ? guard(found) : null;
+  if (redirect) {
+    navigate(redirect);
+    return;
+  }
+  const match = found.regex.exec(path);
+  const params = {};
+  found.names.forEach((name, i) => {
+    params[name] = decodeURIComponent(match[i + 1]);
+  });
+  main.replaceChildren();
+  document.querySelectorAll("[data-nav]").forEach((link) => {
+    const active = path.startsWith(`/${link.dataset.nav}`);
+    if (active) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  });
+  const result = await found.render(main, params, query);
+  if (typeof result === "function") cleanup = result;
+}
+
+export function start() {
+  window.addEventListener("hashchange", dispatch);
+  return dispatch();
+}
