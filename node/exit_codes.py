@@ -16,6 +16,7 @@ class ExitCode(enum.IntEnum):
     CONFIGURATION = 3
     SOURCE_UNREACHABLE = 4
     FAILED = 5
+    AUDIT_TAMPERED = 6
 
 
 EXIT_HELP: dict[ExitCode, str] = {
@@ -25,4 +26,6 @@ EXIT_HELP: dict[ExitCode, str] = {
     ExitCode.CONFIGURATION: "a setting is invalid or unsafe: fix it and start again",
     ExitCode.SOURCE_UNREACHABLE: "the PACS or coordinator could not be reached or refused us",
     ExitCode.FAILED: "the operation failed: the message says why",
+    ExitCode.AUDIT_TAMPERED: "the audit log failed verification: the message names the first "
+    "bad entry; keep the data directory as it is and tell the node's data protection officer",
 }
