@@ -27,6 +27,25 @@ One root, :class:`NodeError`, under :class:`shared.errors.HarmoniaError`::
     │   └── AccountDisabledError        an admin disabled the account
     ├── InvalidUserError                a username or role the node does not accept
     ├── UserExistsError                 a username already taken
+    ├── AnnotationError                 the annotation domain refused an action
+    │   ├── ValidationFailedError       an annotation breaks the guideline or the image (422)
+    │   │   ├── InvalidPayloadError     malformed payload: missing field, wrong type
+    │   │   ├── UnknownLabelError       label not in the task's guideline version
+    │   │   ├── KindMismatchError       kind differs from the label's kind
+    │   │   ├── UnknownCategoryError    classification value not a category of the label
+    │   │   ├── ConfidenceOutOfScaleError  confidence outside the guideline's scale
+    │   │   ├── GeometryOutOfImageError slice or coordinates outside the series
+    │   │   ├── SelfIntersectingPolygonError
+    │   │   ├── EmptyMaskError          a mask with no foreground pixel
+    │   │   ├── DuplicateAnnotationError  same reader, label and geometry as a live one
+    │   │   └── MissingRequiredLabelsError  completing without every required label
+    │   ├── InvalidGuidelineError       a guideline document that breaks the schema (422)
+    │   ├── GuidelineConflictError      name@version already loaded with other content (409)
+    │   ├── ProjectExistsError          a project name already taken (409)
+    │   ├── ProjectSetupError           a project that cannot be built as asked (422)
+    │   ├── RevisionConflictError       base_revision is not the head revision (409)
+    │   ├── TaskStateError              the task or reader part is in the wrong state (409)
+    │   └── NotAssignedError            the caller has no part in this task or project (403)
     └── WeakPasswordError               a password the node will not accept
 
 :class:`DicomInputError` and :class:`DeidentificationError` carry the PS3.18
@@ -49,28 +68,47 @@ __all__ = [
     "FAILURE_TRANSFER_SYNTAX_NOT_SUPPORTED",
     "AccountDisabledError",
     "AccountLockedError",
+    "AnnotationError",
     "AuthError",
+    "ConfidenceOutOfScaleError",
     "CsrfError",
     "DeidentificationError",
     "DicomInputError",
+    "DuplicateAnnotationError",
+    "EmptyMaskError",
+    "GeometryOutOfImageError",
+    "GuidelineConflictError",
     "InstanceTooLargeError",
     "InsufficientScopeError",
+    "InvalidGuidelineError",
+    "InvalidPayloadError",
     "InvalidUserError",
+    "KindMismatchError",
     "MissingAttributeError",
+    "MissingRequiredLabelsError",
     "MultipartError",
     "NodeError",
+    "NotAssignedError",
     "NotDicomError",
     "NotFoundError",
+    "ProjectExistsError",
+    "ProjectSetupError",
     "QueryError",
     "RelinkError",
     "RemoteSourceError",
     "RenderError",
     "RequestTooLargeError",
+    "RevisionConflictError",
+    "SelfIntersectingPolygonError",
     "StoreError",
     "StudyMismatchError",
+    "TaskStateError",
+    "UnknownCategoryError",
+    "UnknownLabelError",
     "UnsupportedMediaTypeError",
     "UnsupportedTransferSyntaxError",
     "UserExistsError",
+    "ValidationFailedError",
     "VolumeGeometryError",
     "WeakPasswordError",
 ]
@@ -266,3 +304,114 @@ class RemoteSourceError(NodeError):
         super().__init__(message)
         self.source = source
         self.status_code = status_code
+
+
+class AnnotationError(NodeError):
+    """Base class of the annotation domain's refusals (guidelines, projects, tasks, review)."""
+
+
+class ValidationFailedError(AnnotationError):
+    """An annotation the node will not save; the message names the rule it breaks.
+
+    Parameters
+    ----------
+    message
+        What is wrong and how to fix it.
+    label
+        The annotation's label, when known.
+    field
+        The payload field at fault (``geometry.points``, ``confidence``...), when known.
+    """
+
+    def __init__(self, message: str, *, label: str | None = None, field: str | None = None) -> None:
+        super().__init__(message)
+        self.label = label
+        self.field = field
+
+
+class InvalidPayloadError(ValidationFailedError):
+    """The payload is malformed: a missing field, a wrong type, a box with swapped corners."""
+
+
+class UnknownLabelError(ValidationFailedError):
+    """The label is not defined by the task's guideline version."""
+
+
+class KindMismatchError(ValidationFailedError):
+    """The payload's kind is not the kind its label is defined with."""
+
+
+class UnknownCategoryError(ValidationFailedError):
+    """A classification value that is not one of the label's category codes."""
+
+
+class ConfidenceOutOfScaleError(ValidationFailedError):
+    """A confidence outside the guideline's confidence scale."""
+
+
+class GeometryOutOfImageError(ValidationFailedError):
+    """A slice index or coordinate outside the task's series."""
+
+
+class SelfIntersectingPolygonError(ValidationFailedError):
+    """A polygon whose edges cross; polygons must be simple."""
+
+
+class EmptyMaskError(ValidationFailedError):
+    """A mask with no foreground pixel on any slice."""
+
+
+class DuplicateAnnotationError(ValidationFailedError):
+    """The reader already has a live annotation with this label and identical geometry."""
+
+    def __init__(self, message: str, *, label: str, existing_annotation_id: int) -> None:
+        super().__init__(message, label=label)
+        self.existing_annotation_id = existing_annotation_id
+
+
+class MissingRequiredLabelsError(ValidationFailedError):
+    """A reader marked a task done without every label the guideline requires."""
+
+    def __init__(self, message: str, *, missing: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.missing = missing
+
+
+class InvalidGuidelineError(AnnotationError):
+    """A guideline document that is not JSON/YAML or breaks the guideline schema."""
+
+
+class GuidelineConflictError(AnnotationError):
+    """A guideline name and version already loaded with different content."""
+
+
+class ProjectExistsError(AnnotationError):
+    """A project with this name already exists."""
+
+
+class ProjectSetupError(AnnotationError):
+    """A project that cannot be created as asked (no matching series, too few readers)."""
+
+
+class RevisionConflictError(AnnotationError):
+    """The edit was based on a revision that is no longer the head.
+
+    Parameters
+    ----------
+    message
+        Says which revision is the head now.
+    head_revision
+        The current head revision number.
+    """
+
+    def __init__(self, message: str, *, head_revision: int) -> None:
+        super().__init__(message)
+        self.head_revision = head_revision
+
+
+class TaskStateError(AnnotationError):
+    """The task, or the caller's part of it, is not in a state that allows this action."""
+
+
+class NotAssignedError(AnnotationError):
+    """The caller is neither assigned to this task nor allowed to see it."""

@@ -1,0 +1,358 @@
+"""Saving annotations as append-only revisions: create, revise, tombstone, history, diff.
+
+Every save appends one revision in one transaction, together with its audit
+entry; the annotation row only mirrors the head. An edit names the revision it
+was based on: if that is no longer the head (another tab or device saved in
+between), the edit is refused with :class:`~node.errors.RevisionConflictError`
+rather than overwriting, and ``UNIQUE(annotation_id, revision)`` backs this
+up in the database. Deleting appends a tombstone revision; nothing is lost.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from node.annotate.access import require_viewer, sees_everyone
+from node.annotate.guidelines import GuidelineRegistry
+from node.annotate.queries import (
+    annotation_row,
+    annotations_of,
+    reader_part,
+    task_record,
+    task_row,
+)
+from node.annotate.records import (
+    AnnotationRecord,
+    ReaderStatus,
+    RevisionRecord,
+    TaskRecord,
+    TaskStatus,
+)
+from node.annotate.unit_of_work import UnitOfWork
+from node.annotate.validation import parse_payload, validate_annotation
+from node.auth.roles import Principal
+from node.errors import (
+    InvalidPayloadError,
+    NotAssignedError,
+    NotFoundError,
+    RevisionConflictError,
+    TaskStateError,
+)
+from node.store.annotation_tables import AnnotationRevisionRow, AnnotationRow, TaskReaderRow
+from shared.formats.rle import rle_decode
+
+__all__ = ["RevisionService", "diff_payloads"]
+
+
+def _canonical(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"))
+
+
+def _writable_part(session: Session, task: TaskRecord, username: str) -> TaskReaderRow:
+    part = reader_part(session, task.id, username)
+    if part is None:
+        raise NotAssignedError(
+            f"you are not a reader of task {task.id}; only its assigned readers annotate it"
+        )
+    if task.status is not TaskStatus.OPEN or part.status == ReaderStatus.DONE:
+        raise TaskStateError(
+            f"you have completed task {task.id}; annotations can change again only if a "
+            "reviewer rejects your part"
+        )
+    return part
+
+
+def _revision_record(row: AnnotationRevisionRow) -> RevisionRecord:
+    return RevisionRecord(
+        annotation_id=row.annotation_id,
+        revision=row.revision,
+        payload=json.loads(row.payload),
+        author=row.author,
+        created_at=row.created_at,
+        tombstone=row.tombstone,
+        guideline_version_id=row.guideline_version_id,
+    )
+
+
+def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
+    if isinstance(value, dict) and value:
+        for key in value:
+            _flatten(value[key], f"{prefix}.{key}" if prefix else str(key), out)
+    else:
+        out[prefix] = value
+
+
+def _mask_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, int]]:
+    slices_a = (before.get("geometry") or {}).get("slices") or {}
+    slices_b = (after.get("geometry") or {}).get("slices") or {}
+    changes = {}
+    for key in sorted(set(slices_a) | set(slices_b), key=int):
+        a, b = slices_a.get(key), slices_b.get(key)
+        if a == b:
+            continue
+        mask_a = rle_decode(a) if a else None
+        mask_b = rle_decode(b) if b else None
+        if mask_a is None:
+            assert mask_b is not None
+            changes[key] = {"added": int(mask_b.sum()), "removed": 0}
+        elif mask_b is None:
+            changes[key] = {"added": 0, "removed": int(mask_a.sum())}
+        else:
+            changes[key] = {
+                "added": int((mask_b & ~mask_a).sum()),
+                "removed": int((mask_a & ~mask_b).sum()),
+            }
+    return changes
+
+
+def _without_rle(payload: dict[str, Any]) -> dict[str, Any]:
+    geometry = {k: v for k, v in (payload.get("geometry") or {}).items() if k != "slices"}
+    return {**payload, "geometry": geometry}
+
+
+def diff_payloads(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """What changed between two stored payloads.
+
+    Returns ``{"changes": [{"path", "from", "to"}...]}`` over the flattened
+    payloads (mask RLEs summarised), plus ``"mask"``: per slice, pixels added and
+    removed, for masks.
+    """
+    flat_a: dict[str, Any] = {}
+    flat_b: dict[str, Any] = {}
+    is_mask = before.get("kind") == "mask" or after.get("kind") == "mask"
+    _flatten(_without_rle(before) if is_mask else before, "", flat_a)
+    _flatten(_without_rle(after) if is_mask else after, "", flat_b)
+    changes = [
+        {"path": path, "from": flat_a.get(path), "to": flat_b.get(path)}
+        for path in sorted(set(flat_a) | set(flat_b))
+        if flat_a.get(path) != flat_b.get(path)
+    ]
+    result: dict[str, Any] = {"changes": changes}
+    if is_mask:
+        result["mask"] = _mask_changes(before, after)
+        for key in result["mask"]:
+            changes.append({"path": f"geometry.slices.{key}", "from": "…", "to": "…"})
+    return result
+
+
+class RevisionService:
+    """Creates and revises annotations, and reads their history."""
+
+    def __init__(self, work: UnitOfWork, guidelines: GuidelineRegistry) -> None:
+        self._work = work
+        self._guidelines = guidelines
+
+    def _validated(
+        self,
+        session: Session,
+        task: TaskRecord,
+        reader: str,
+        data: object,
+        *,
+        exclude: int | None = None,
+    ) -> dict[str, Any]:
+        payload = parse_payload(data)
+        guideline = self._guidelines.by_id(session, task.guideline_version_id).guideline
+        live = [
+            a for a in annotations_of(session, task.id, reader=reader) if a.annotation_id != exclude
+        ]
+        return validate_annotation(payload, guideline, task.slices, live=live)
+
+    def create(self, task_id: int, reader: str, data: object) -> AnnotationRecord:
+        """Save a new annotation (revision 1) by ``reader`` on the task."""
+        with self._work.write() as session:
+            task = task_record(session, task_id)
+            part = _writable_part(session, task, reader)
+            stored = self._validated(session, task, reader, data)
+            now = self._work.now()
+            row = AnnotationRow(
+                task_id=task.id,
+                reader=reader,
+                label=stored["label"],
+                kind=stored["kind"],
+                head_revision=1,
+                deleted=False,
+                created_at=now,
+            )
+            session.add(row)
+            session.flush()
+            self._append(session, row, 1, stored, reader, task, tombstone=False)
+            if part.status == ReaderStatus.ASSIGNED:
+                part.status = ReaderStatus.IN_PROGRESS.value
+            self._work.record(
+                session,
+                actor=reader,
+                action="created",
+                target_type="annotation",
+                target_id=row.id,
+                detail={"task": task.id, "label": row.label, "revision": 1},
+            )
+            return self._head(session, row)
+
+    def revise(
+        self, annotation_id: int, reader: str, base_revision: int, data: object
+    ) -> AnnotationRecord:
+        """Append a revision on top of ``base_revision``, which must be the head."""
+        with self._work.write() as session:
+            row, task = self._owned(session, annotation_id, reader, base_revision)
+            if isinstance(data, dict) and (
+                data.get("label") != row.label or data.get("kind") != row.kind
+            ):
+                raise InvalidPayloadError(
+                    f"annotation {row.id} is a {row.kind} of {row.label!r}; an annotation keeps "
+                    "its label and kind: delete it and create a new one instead",
+                    label=row.label,
+                    field="label",
+                )
+            stored = self._validated(session, task, reader, data, exclude=row.id)
+            revision = base_revision + 1
+            self._append(session, row, revision, stored, reader, task, tombstone=False)
+            self._work.record(
+                session,
+                actor=reader,
+                action="changed",
+                target_type="annotation",
+                target_id=row.id,
+                detail={"task": task.id, "label": row.label, "revision": revision},
+            )
+            return self._head(session, row, include_deleted=False)
+
+    def tombstone(self, annotation_id: int, reader: str, base_revision: int) -> AnnotationRecord:
+        """Delete an annotation by appending a tombstone revision (history kept)."""
+        with self._work.write() as session:
+            row, task = self._owned(session, annotation_id, reader, base_revision)
+            head = session.execute(
+                select(AnnotationRevisionRow).where(
+                    AnnotationRevisionRow.annotation_id == row.id,
+                    AnnotationRevisionRow.revision == base_revision,
+                )
+            ).scalar_one()
+            revision = base_revision + 1
+            stored = json.loads(head.payload)
+            self._append(session, row, revision, stored, reader, task, tombstone=True)
+            self._work.record(
+                session,
+                actor=reader,
+                action="deleted",
+                target_type="annotation",
+                target_id=row.id,
+                detail={"task": task.id, "label": row.label, "revision": revision},
+            )
+            return self._head(session, row, include_deleted=True)
+
+    def _owned(
+        self, session: Session, annotation_id: int, reader: str, base_revision: int
+    ) -> tuple[AnnotationRow, TaskRecord]:
+        row = annotation_row(session, annotation_id)
+        if row.reader != reader:
+            raise NotAssignedError(
+                f"annotation {annotation_id} belongs to another reader; you can change only "
+                "your own annotations"
+            )
+        task = task_record(session, row.task_id)
+        _writable_part(session, task, reader)
+        if row.deleted:
+            raise TaskStateError(
+                f"annotation {annotation_id} was deleted at revision {row.head_revision}; "
+                "create a new annotation instead"
+            )
+        if base_revision != row.head_revision:
+            raise RevisionConflictError(
+                f"annotation {annotation_id} is at revision {row.head_revision}, not "
+                f"{base_revision}: someone saved it in between; reload it, reapply your "
+                "change and send base_revision "
+                f"{row.head_revision}",
+                head_revision=row.head_revision,
+            )
+        return row, task
+
+    def _append(
+        self,
+        session: Session,
+        row: AnnotationRow,
+        revision: int,
+        stored: dict[str, Any],
+        author: str,
+        task: TaskRecord,
+        *,
+        tombstone: bool,
+    ) -> None:
+        session.add(
+            AnnotationRevisionRow(
+                annotation_id=row.id,
+                revision=revision,
+                payload=_canonical(stored),
+                guideline_version_id=task.guideline_version_id,
+                author=author,
+                created_at=self._work.now(),
+                tombstone=tombstone,
+            )
+        )
+        row.head_revision = revision
+        row.deleted = tombstone
+        session.flush()
+
+    def _head(
+        self, session: Session, row: AnnotationRow, *, include_deleted: bool = False
+    ) -> AnnotationRecord:
+        for record in annotations_of(
+            session, row.task_id, reader=row.reader, include_deleted=include_deleted or row.deleted
+        ):
+            if record.annotation_id == row.id:
+                return record
+        raise NotFoundError(f"no annotation {row.id}")  # pragma: no cover - just written
+
+    # -- reading history -------------------------------------------------------------
+
+    def _visible(self, session: Session, principal: Principal, annotation_id: int) -> AnnotationRow:
+        row = annotation_row(session, annotation_id)
+        task_db = task_row(session, row.task_id)
+        require_viewer(session, principal, task_db)
+        if row.reader != principal.username and not sees_everyone(session, principal, task_db):
+            # Blinded: another reader's annotation does not exist for this caller.
+            raise NotFoundError(f"no annotation {annotation_id} on this node")
+        return row
+
+    def history(self, annotation_id: int, principal: Principal) -> list[RevisionRecord]:
+        """Every revision of an annotation, oldest first."""
+        with self._work.read() as session:
+            self._visible(session, principal, annotation_id)
+            rows = session.execute(
+                select(AnnotationRevisionRow)
+                .where(AnnotationRevisionRow.annotation_id == annotation_id)
+                .order_by(AnnotationRevisionRow.revision)
+            ).scalars()
+            return [_revision_record(r) for r in rows]
+
+    def revision(self, annotation_id: int, number: int, principal: Principal) -> RevisionRecord:
+        """One revision of an annotation."""
+        with self._work.read() as session:
+            self._visible(session, principal, annotation_id)
+            row = session.execute(
+                select(AnnotationRevisionRow).where(
+                    AnnotationRevisionRow.annotation_id == annotation_id,
+                    AnnotationRevisionRow.revision == number,
+                )
+            ).scalar_one_or_none()
+            if row is None:
+                raise NotFoundError(f"annotation {annotation_id} has no revision {number}")
+            return _revision_record(row)
+
+    def diff(
+        self, annotation_id: int, before: int, after: int, principal: Principal
+    ) -> dict[str, Any]:
+        """What changed from revision ``before`` to revision ``after``."""
+        first = self.revision(annotation_id, before, principal)
+        second = self.revision(annotation_id, after, principal)
+        result = diff_payloads(first.payload, second.payload)
+        return {
+            "annotation_id": annotation_id,
+            "from": before,
+            "to": after,
+            "tombstone": {"from": first.tombstone, "to": second.tombstone},
+            **result,
+        }

@@ -1,0 +1,109 @@
+"""A series' slices in reading order: by position along the slice normal.
+
+The order is ``ImagePositionPatient · (row × column direction)`` ascending,
+falling back to InstanceNumber (then SOP Instance UID) when an instance lacks
+position or orientation. The geometry readers need for validation (rows,
+columns, pixel spacing, thickness) is read once, when the task is created.
+"""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+import numpy as np
+import pydicom
+from pydicom import Dataset
+
+from node.annotate.records import TaskSlice
+from node.store import InstanceRecord, InstanceStore
+
+__all__ = ["order_slices", "series_slices"]
+
+
+def _floats(ds: Dataset, keyword: str, count: int) -> tuple[float, ...] | None:
+    value = ds.get(keyword)
+    if value is None:
+        return None
+    try:
+        numbers = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        return None
+    return numbers if len(numbers) == count else None
+
+
+def _float(ds: Dataset, keyword: str) -> float | None:
+    value = ds.get(keyword)
+    try:
+        return float(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _slice(record: InstanceRecord, ds: Dataset) -> tuple[TaskSlice, float | None]:
+    position = _floats(ds, "ImagePositionPatient", 3)
+    orientation = _floats(ds, "ImageOrientationPatient", 6)
+    spacing = _floats(ds, "PixelSpacing", 2)
+    along: float | None = None
+    if position is not None and orientation is not None:
+        normal = np.cross(np.asarray(orientation[:3]), np.asarray(orientation[3:]))
+        along = float(np.dot(np.asarray(position), normal))
+    rows = record.rows if record.rows is not None else int(ds.get("Rows", 0))
+    columns = record.columns if record.columns is not None else int(ds.get("Columns", 0))
+    return (
+        TaskSlice(
+            index=0,
+            sop_instance_uid=record.sop_instance_uid,
+            rows=rows,
+            columns=columns,
+            pixel_spacing=(spacing[0], spacing[1]) if spacing else None,
+            slice_thickness=_float(ds, "SliceThickness"),
+            position=(position[0], position[1], position[2]) if position else None,
+            instance_number=record.instance_number,
+        ),
+        along,
+    )
+
+
+def order_slices(entries: list[tuple[TaskSlice, float | None]]) -> list[TaskSlice]:
+    """Sort slices along the normal when every slice has a position, else by number."""
+    if entries and all(along is not None for _, along in entries):
+        entries = sorted(entries, key=lambda e: (e[1], e[0].sop_instance_uid))
+    else:
+        entries = sorted(
+            entries,
+            key=lambda e: (
+                e[0].instance_number if e[0].instance_number is not None else 1 << 31,
+                e[0].sop_instance_uid,
+            ),
+        )
+    ordered = []
+    for index, (item, _) in enumerate(entries):
+        ordered.append(
+            TaskSlice(
+                index=index,
+                sop_instance_uid=item.sop_instance_uid,
+                rows=item.rows,
+                columns=item.columns,
+                pixel_spacing=item.pixel_spacing,
+                slice_thickness=item.slice_thickness,
+                position=item.position,
+                instance_number=item.instance_number,
+            )
+        )
+    return ordered
+
+
+def series_slices(
+    store: InstanceStore, study_instance_uid: str, series_instance_uid: str
+) -> list[TaskSlice]:
+    """The released instances of a series as task slices, in reading order."""
+    records = store.instances(
+        study_instance_uid=study_instance_uid,
+        series_instance_uid=series_instance_uid,
+        include_quarantined=False,
+    )
+    entries = []
+    for record in records:
+        ds = pydicom.dcmread(BytesIO(store.read(record)), stop_before_pixels=True, force=True)
+        entries.append(_slice(record, ds))
+    return order_slices(entries)
