@@ -53,9 +53,8 @@ class NodeRuntime:
         exclusive = _try_exclusive(self._lock_handle)
         self.engine = create_database_engine(settings.resolved_database_url, durable=settings.fsync)
         migrate(self.engine)
-        self.store = InstanceStore(
-            self.engine, FileBlobStore(settings.blob_dir, fsync=settings.fsync)
-        )
+        blobs = FileBlobStore(settings.blob_dir, fsync=settings.fsync)
+        self.store = InstanceStore(self.engine, blobs)
         if exclusive:
             swept = self.store.sweep_orphans()
             if swept:
@@ -75,6 +74,8 @@ class NodeRuntime:
                     deid_options,
                     settings.max_instance_bytes,
                     _read_key(settings.relink_public_key) if settings.relink_public_key else None,
+                    staging_root=blobs.staging_root,
+                    fsync=settings.fsync,
                 ),
                 settings.resolved_ingest_workers,
             )

@@ -24,7 +24,7 @@ from node.errors import (
     InstanceTooLargeError,
     StoreError,
 )
-from node.store import InstanceAttributes, InstanceStore, PutStatus
+from node.store import InstanceAttributes, InstanceStore, PutStatus, StagedBlob
 
 __all__ = ["IngestOutcome", "IngestService", "IngestStatus"]
 
@@ -132,6 +132,8 @@ class IngestService:
         attributes = prepared.attributes
         try:
             if self.store.contains(attributes.sop_instance_uid):
+                if isinstance(prepared.encoded, StagedBlob):
+                    prepared.encoded.discard()
                 return self._outcome(IngestStatus.DUPLICATE, sop_class, sop_instance, attributes)
             status = self.store.put(
                 attributes,

@@ -4,9 +4,11 @@ Parsing, de-identifying and encoding an instance is pure Python and holds
 the GIL for most of its ~6 ms; threads cannot overlap it. A small pool of
 worker processes, each with its own :class:`~node.dicom.prepare.InstancePreparer`
 built from the same site secret and options, can. The serving process keeps
-the store: workers never open the database or write a file, so a worker that
-dies loses nothing and a kill -9 of the node leaves no half-written record
-(its workers exit when their pipe to it closes).
+the store: workers never open the database; they only stage each encoded file
+in the blob store's temporary directory, which the serving process renames into
+place when its rows commit. A worker that dies loses nothing, and a kill -9 of
+the node leaves at worst a staged file, swept at the next start (its workers
+exit when their pipe to it closes).
 
 Workers start on first use, or all at once with :meth:`IngestWorkerPool.start`
 (``harmonia-node serve`` does, before it answers), always by ``spawn``, never
@@ -19,6 +21,7 @@ import multiprocessing
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from node.dicom.deid import Deidentifier, DeidOptions, RelinkSealer
 from node.dicom.outcome import IngestOutcome
@@ -35,6 +38,8 @@ class PreparerConfig:
     options: DeidOptions
     max_instance_bytes: int
     relink_public_key: bytes | None = None
+    staging_root: Path | None = None
+    fsync: bool = True
 
     def build(self) -> InstancePreparer:
         """The preparer this configuration describes."""
@@ -43,6 +48,8 @@ class PreparerConfig:
             Deidentifier(self.site_secret, self.options),
             max_instance_bytes=self.max_instance_bytes,
             relink_sealer=sealer,
+            staging_root=self.staging_root,
+            fsync=self.fsync,
         )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from io import BytesIO
+from pathlib import Path
 
 import pydicom
 
@@ -26,7 +27,7 @@ from node.errors import (
     NodeError,
     StudyMismatchError,
 )
-from node.store import InstanceAttributes
+from node.store import InstanceAttributes, StagedBlob, stage_blob
 
 __all__ = ["InstancePreparer", "PreparedInstance"]
 
@@ -38,13 +39,14 @@ class PreparedInstance:
     """A de-identified instance ready to store.
 
     ``sop_class_uid`` and ``sop_instance_uid`` are the sender's, for its
-    response; ``attributes`` carry the de-identified identity.
+    response; ``attributes`` carry the de-identified identity; ``encoded`` is
+    the file, or the staged file a preparer with a staging root wrote.
     """
 
     sop_class_uid: str
     sop_instance_uid: str
     attributes: InstanceAttributes
-    encoded: bytes
+    encoded: bytes | StagedBlob
     quarantine_reason: str | None
     sealed_link: tuple[str, bytes] | None
 
@@ -61,6 +63,12 @@ class InstancePreparer:
     relink_sealer
         When given, each instance's original identities are sealed to
         hospital IT's public key.
+    staging_root
+        A file blob store's root: the encoded file is staged there (see
+        :func:`~node.store.blobs.stage_blob`) instead of returned as bytes.
+        Workers use it, so files never travel back through a pipe.
+    fsync
+        Whether staged files are fsync'ed.
     """
 
     def __init__(
@@ -69,10 +77,14 @@ class InstancePreparer:
         *,
         max_instance_bytes: int,
         relink_sealer: RelinkSealer | None = None,
+        staging_root: Path | None = None,
+        fsync: bool = True,
     ) -> None:
         self.deidentifier = deidentifier
         self.max_instance_bytes = max_instance_bytes
         self.relink_sealer = relink_sealer
+        self.staging_root = staging_root
+        self.fsync = fsync
 
     def prepare(
         self,
@@ -101,7 +113,10 @@ class InstancePreparer:
             result = self.deidentifier.deidentify(ds)
             clean = result.dataset
             attributes = InstanceAttributes.from_dataset(clean, transfer_syntax)
-            encoded = _encode(clean)
+            file_bytes = _encode(clean)
+            encoded: bytes | StagedBlob = file_bytes
+            if self.staging_root is not None:
+                encoded = stage_blob(self.staging_root, file_bytes, fsync=self.fsync)
             sealed = None
             if self.relink_sealer is not None:
                 sealed = (

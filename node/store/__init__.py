@@ -6,7 +6,14 @@ default; any SQLAlchemy URL (PostgreSQL for larger sites) works the same.
 
 from node.store import annotation_tables as annotation_tables  # registers the tables on Base
 from node.store import auth_tables as auth_tables  # registers the tables on Base
-from node.store.blobs import BlobStore, FileBlobStore, MemoryBlobStore, sha256_hex
+from node.store.blobs import (
+    BlobStore,
+    FileBlobStore,
+    MemoryBlobStore,
+    StagedBlob,
+    sha256_hex,
+    stage_blob,
+)
 from node.store.criteria import Level, Match, MatchKind, SearchRequest
 from node.store.database import create_database_engine, migrate
 from node.store.instance_store import InstanceStore
@@ -32,9 +39,11 @@ __all__ = [
     "PutStatus",
     "SearchRequest",
     "SeriesRecord",
+    "StagedBlob",
     "StudyRecord",
     "create_database_engine",
     "migrate",
     "searchable_keywords",
     "sha256_hex",
+    "stage_blob",
 ]

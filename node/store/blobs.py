@@ -14,11 +14,19 @@ import os
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from node.errors import NotFoundError, StoreError
 
-__all__ = ["BlobStore", "FileBlobStore", "MemoryBlobStore", "sha256_hex"]
+__all__ = [
+    "BlobStore",
+    "FileBlobStore",
+    "MemoryBlobStore",
+    "StagedBlob",
+    "sha256_hex",
+    "stage_blob",
+]
 
 _TMP_DIR = "tmp"
 
@@ -28,12 +36,68 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+@dataclass(frozen=True)
+class StagedBlob:
+    """Bytes already written (and fsync'ed when asked) to a temporary file, not yet stored.
+
+    Ingest workers stage the files they produce, so the serving process only
+    renames them into place (:meth:`BlobStore.adopt`) instead of receiving and
+    writing their bytes itself.
+    """
+
+    digest: str
+    path: Path
+    size: int
+
+    def discard(self) -> None:
+        """Remove the temporary file (the instance was a duplicate, or its rows failed)."""
+        self.path.unlink(missing_ok=True)
+
+
+def stage_blob(root: Path, data: bytes, *, fsync: bool) -> StagedBlob:
+    """Write ``data`` to a temporary file under ``root``'s staging directory.
+
+    ``root`` is a :class:`FileBlobStore`'s root; the file lands on the same
+    file system, so adopting it is a rename.
+
+    Raises
+    ------
+    StoreError
+        When the file cannot be written (disk full, permissions).
+    """
+    digest = sha256_hex(data)
+    tmp = root / _TMP_DIR / f"{digest}.{os.getpid()}.{threading.get_ident()}"
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            if fsync:
+                handle.flush()
+                os.fsync(handle.fileno())
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise StoreError(
+            f"could not write instance file under {root}: {exc.strerror}; "
+            "check free disk space and permissions of the data directory"
+        ) from exc
+    return StagedBlob(digest, tmp, len(data))
+
+
 class BlobStore(ABC):
     """Bytes stored and retrieved by their SHA-256."""
 
     @abstractmethod
     def put(self, data: bytes) -> str:
         """Store ``data`` and return its SHA-256; storing the same bytes twice is a no-op."""
+
+    def adopt(self, staged: StagedBlob) -> str:
+        """Store a staged file's bytes and remove the staged file; return its SHA-256."""
+        try:
+            data = staged.path.read_bytes()
+        except OSError as exc:
+            raise StoreError(f"staged instance file {staged.path} is unreadable: {exc}") from exc
+        digest = self.put(data)
+        staged.discard()
+        return digest
 
     @abstractmethod
     def get(self, digest: str) -> bytes:
@@ -80,36 +144,49 @@ class FileBlobStore(BlobStore):
         self.root = root
         self.fsync = fsync
         (root / _TMP_DIR).mkdir(parents=True, exist_ok=True)
+        self._directories: set[Path] = set()
 
     def _final_path(self, digest: str) -> Path:
         if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
             raise NotFoundError(f"{digest!r} is not a SHA-256 digest")
         return self.root / digest[:2] / digest[2:4] / digest
 
+    @property
+    def staging_root(self) -> Path:
+        """The root to pass to :func:`stage_blob` for files this store will adopt."""
+        return self.root
+
     def put(self, data: bytes) -> str:
         """Store ``data`` atomically and return its SHA-256."""
         digest = sha256_hex(data)
-        final = self._final_path(digest)
-        if final.exists():
+        if self._final_path(digest).exists():
             return digest
-        tmp = self.root / _TMP_DIR / f"{digest}.{os.getpid()}.{threading.get_ident()}"
+        return self.adopt(stage_blob(self.root, data, fsync=self.fsync))
+
+    def adopt(self, staged: StagedBlob) -> str:
+        """Rename a staged file into place (fsync'ing its directory when asked)."""
+        final = self._final_path(staged.digest)
+        if final.exists():
+            staged.discard()
+            return staged.digest
         try:
-            final.parent.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "wb") as handle:
-                handle.write(data)
-                if self.fsync:
-                    handle.flush()
-                    os.fsync(handle.fileno())
-            os.replace(tmp, final)
+            if final.parent not in self._directories:
+                final.parent.mkdir(parents=True, exist_ok=True)
+                self._directories.add(final.parent)
+            try:
+                os.replace(staged.path, final)
+            except FileNotFoundError:  # its directory was removed since we made it
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staged.path, final)
             if self.fsync:
                 _fsync_directory(final.parent)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
+            staged.discard()
             raise StoreError(
                 f"could not write instance file under {self.root}: {exc.strerror}; "
                 "check free disk space and permissions of the data directory"
             ) from exc
-        return digest
+        return staged.digest
 
     def get(self, digest: str) -> bytes:
         """Return the stored bytes."""

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from node.errors import NotFoundError, StoreError
 from node.store import search
-from node.store.blobs import BlobStore
+from node.store.blobs import BlobStore, StagedBlob
 from node.store.criteria import SearchRequest
 from node.store.records import (
     InstanceAttributes,
@@ -77,7 +77,7 @@ class InstanceStore:
     def put(
         self,
         attributes: InstanceAttributes,
-        data: bytes,
+        data: bytes | StagedBlob,
         *,
         source: str,
         quarantine_reason: str | None = None,
@@ -88,9 +88,13 @@ class InstanceStore:
         Returns :attr:`PutStatus.STORED`, or :attr:`PutStatus.DUPLICATE` when
         the SOP Instance UID was already stored (the first copy is kept).
         ``sealed_link`` is ``(patient_pseudonym, sealed_bytes)`` for the
-        optional re-identification link.
+        optional re-identification link. ``data`` is the encoded file, or a
+        file an ingest worker already staged (:func:`~node.store.blobs.stage_blob`).
         """
-        digest = self.blobs.put(data)
+        if isinstance(data, StagedBlob):
+            digest, size = self.blobs.adopt(data), data.size
+        else:
+            digest, size = self.blobs.put(data), len(data)
         now = _now()
         a = attributes
         try:
@@ -144,7 +148,7 @@ class InstanceStore:
                         "bits_allocated": a.bits_allocated,
                         "number_of_frames": a.number_of_frames,
                         "content_sha256": digest,
-                        "size_bytes": len(data),
+                        "size_bytes": size,
                         "source": source[:256],
                         "received_at": now,
                         "quarantine_reason": quarantine_reason,

@@ -7,12 +7,28 @@ from pathlib import Path
 import pytest
 
 from node.errors import NotFoundError
-from node.store import BlobStore, FileBlobStore, MemoryBlobStore, sha256_hex
+from node.store import BlobStore, FileBlobStore, MemoryBlobStore, sha256_hex, stage_blob
 
 
 class BlobStoreContract:
     def make(self, tmp_path: Path) -> BlobStore:
         raise NotImplementedError
+
+    def test_adopting_a_staged_file_stores_it_and_removes_the_staged_copy(
+        self, tmp_path: Path
+    ) -> None:
+        store = self.make(tmp_path)
+        staging = tmp_path / "staging-root"
+        (staging / "tmp").mkdir(parents=True)
+        first = stage_blob(staging, b"worker output", fsync=False)
+        assert first.digest == sha256_hex(b"worker output") and first.size == 13
+        assert store.adopt(first) == first.digest
+        assert store.get(first.digest) == b"worker output"
+        assert not first.path.exists()
+        again = stage_blob(staging, b"worker output", fsync=False)
+        assert store.adopt(again) == first.digest  # a second copy is dropped, not stored
+        assert not again.path.exists()
+        assert list(store.digests()) == [first.digest]
 
     def test_put_returns_sha256_and_get_returns_bytes(self, tmp_path: Path) -> None:
         store = self.make(tmp_path)
@@ -51,6 +67,13 @@ class TestFileBlobStore(BlobStoreContract):
         store.sweep(lambda _d: True)
         assert not leftover.exists()
         assert store.get(digest) == b"data"
+
+    def test_a_staged_file_left_by_a_dead_worker_is_swept(self, tmp_path: Path) -> None:
+        store = FileBlobStore(tmp_path / "blobs", fsync=True)
+        staged = stage_blob(store.staging_root, b"never adopted", fsync=True)
+        assert staged.path.exists()
+        assert store.sweep(lambda _digest: True) == 1
+        assert not staged.path.exists()
 
     def test_rejects_path_traversal_digest(self, tmp_path: Path) -> None:
         with pytest.raises(NotFoundError):
