@@ -48,6 +48,7 @@ AlphaLevel = Literal["nominal", "ordinal", "interval", "ratio"]
 """Level of measurement, which chooses Krippendorff's difference function."""
 
 _LEVELS = ("nominal", "ordinal", "interval", "ratio")
+_COMPARE_VALUES = 32  # up to this many distinct values, count by comparison, not by index
 
 
 def _delta_squared(
@@ -90,26 +91,35 @@ def _unit_value_counts(
     if np.isinf(data).any():
         raise AgreementInputError("reliability_data must not contain infinities; use NaN.")
     present = ~np.isnan(data)
+    observed = data[present]
     if value_domain is None:
-        values = np.unique(data[present])
+        values = np.unique(observed)
     else:
         values = np.asarray(value_domain, dtype=np.float64)
         if values.ndim != 1 or values.size == 0 or np.unique(values).size != values.size:
             raise AgreementInputError("value_domain must be a non-empty list of distinct values.")
         if not np.all(np.diff(values) > 0):
             raise AgreementInputError("value_domain must be sorted ascending.")
-        unknown = np.setdiff1d(data[present], values)
+        unknown = np.setdiff1d(observed, values)
         if unknown.size:
             raise AgreementInputError(
                 f"ratings {unknown[:5].tolist()} are not in value_domain {values.tolist()}."
             )
-    index = np.searchsorted(values, np.where(present, data, values[0] if values.size else 0))
-    n_units = data.shape[1]
-    counts = np.zeros((n_units, values.size), dtype=np.float64)
-    readers, units = np.nonzero(present)
-    np.add.at(counts, (units, index[readers, units]), 1.0)
+    n_units, n_values = data.shape[1], values.size
+    if n_values <= _COMPARE_VALUES:
+        # A few values (categories, grades): one comparison pass per value, no index arrays.
+        del observed
+        counts = np.empty((n_units, n_values), dtype=np.float64)
+        for j, value in enumerate(values):
+            np.sum(data == value, axis=0, out=counts[:, j])
+    else:
+        units = np.nonzero(present)[1]
+        cells = np.bincount(
+            units * n_values + np.searchsorted(values, observed), minlength=n_units * n_values
+        )
+        counts = cells.reshape(n_units, n_values).astype(np.float64)
     pairable = counts.sum(axis=1) >= 2
-    return values, counts[pairable]
+    return values, (counts if pairable.all() else counts[pairable])
 
 
 def _coincidences(counts: NDArray[np.float64], weights: NDArray[np.float64]) -> Any:
@@ -117,8 +127,15 @@ def _coincidences(counts: NDArray[np.float64], weights: NDArray[np.float64]) -> 
     m = counts.sum(axis=1)
     scaled = weights / (m - 1.0)[None, :]
     n_values = counts.shape[1]
-    full = np.empty((weights.shape[0], n_values, n_values))
     idx = np.arange(n_values)
+    if weights.shape[0] == 1:  # the point estimate: matrix products over blocks of units
+        single = np.zeros((n_values, n_values))
+        for start in range(0, counts.shape[0], 4096):
+            block, scale = counts[start : start + 4096], scaled[0, start : start + 4096]
+            single += (block * scale[:, None]).T @ block
+        single[idx, idx] -= scaled[0] @ counts
+        return single[None]
+    full = np.empty((weights.shape[0], n_values, n_values))
     for start in range(0, weights.shape[0], 64):  # bounded memory for large bootstraps
         part = scaled[start : start + 64]
         block = np.einsum("bu,uc,uk->bck", part, counts, counts, optimize=True)

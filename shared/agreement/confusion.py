@@ -88,6 +88,25 @@ def agreement_weights(k: int, weights: KappaWeights) -> NDArray[np.float64]:
     raise AgreementInputError(f"weights must be None, 'linear' or 'quadratic'; got {weights!r}.")
 
 
+def _category_codes(labels: NDArray[Any], categories: tuple[Hashable, ...]) -> NDArray[np.int64]:
+    """Position of each label in ``categories`` (every label is known to be one of them).
+
+    Sorted lookup (:func:`numpy.searchsorted`) for numbers and strings; a dictionary
+    for anything else, or where the sorted lookup does not find every label exactly.
+    """
+    table = np.asarray(categories)
+    if table.dtype.kind in "biuUS" and labels.dtype.kind in "biufUS":
+        try:
+            order = np.argsort(table, kind="stable")
+            found = order[np.minimum(np.searchsorted(table[order], labels), table.size - 1)]
+            if np.array_equal(table[found], labels):
+                return found.astype(np.int64, copy=False)
+        except TypeError:  # labels and categories of types that do not compare
+            pass
+    index = {c: i for i, c in enumerate(categories)}
+    return np.fromiter((index[v] for v in labels.tolist()), dtype=np.int64, count=labels.size)
+
+
 class ConfusionStats(Summable):
     """Summable confusion matrix of two readers over a fixed category list.
 
@@ -162,9 +181,7 @@ class ConfusionStats(Summable):
         b = as_label_vector(labels_b, "labels_b")
         check_same_shape(a, b, ("labels_a", "labels_b"))
         cats = resolve_categories(categories, a, b)
-        index = {c: i for i, c in enumerate(cats)}
-        ia = np.fromiter((index[v] for v in a.tolist()), dtype=np.int64, count=a.size)
-        ib = np.fromiter((index[v] for v in b.tolist()), dtype=np.int64, count=b.size)
+        ia, ib = _category_codes(a, cats), _category_codes(b, cats)
         k = len(cats)
         counts = np.bincount(ia * k + ib, minlength=k * k).reshape(k, k)
         return cls(cats, counts)
@@ -248,7 +265,7 @@ class ConfusionStats(Summable):
         rows, cols = p.sum(axis=1), p.sum(axis=0)
         p_o = float((w * p).sum())
         p_e = float((w * np.outer(rows, cols)).sum())
-        if np.isclose(1.0 - p_e, 0.0, atol=1e-12):
+        if abs(1.0 - p_e) <= 1e-12:
             return Estimate.undefined(
                 "kappa is undefined: expected agreement is 1 (both readers used a single, "
                 "identical category for every item); see percent_agreement instead.",

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-
-from scipy import stats as _scipy_stats
+from statistics import NormalDist
 
 from shared.agreement.errors import AgreementInputError
 
@@ -97,6 +96,15 @@ def check_confidence(confidence: float) -> float:
     return float(confidence)
 
 
+def _normal_quantile(p: float) -> float:
+    """Standard normal quantile (Wichura's AS 241, via :class:`statistics.NormalDist`).
+
+    Accurate to about 1e-16 and some hundred times cheaper per call than
+    ``scipy.stats.norm.ppf``, which matters when an interval is made per statistic.
+    """
+    return NormalDist().inv_cdf(p)
+
+
 def normal_interval(value: float, se: float, confidence: float) -> tuple[float, float]:
     """Wald interval ``value ± z·se`` with ``z`` the normal quantile for ``confidence``.
 
@@ -116,7 +124,7 @@ def normal_interval(value: float, se: float, confidence: float) -> tuple[float, 
     """
     if not (math.isfinite(value) and math.isfinite(se)):
         return math.nan, math.nan
-    z = float(_scipy_stats.norm.ppf(0.5 + check_confidence(confidence) / 2.0))
+    z = _normal_quantile(0.5 + check_confidence(confidence) / 2.0)
     return value - z * se, value + z * se
 
 
@@ -139,7 +147,7 @@ def wilson_interval(successes: float, n: float, confidence: float) -> tuple[floa
     """
     if n <= 0:
         return math.nan, math.nan
-    z = float(_scipy_stats.norm.ppf(0.5 + check_confidence(confidence) / 2.0))
+    z = _normal_quantile(0.5 + check_confidence(confidence) / 2.0)
     p = successes / n
     denom = 1.0 + z * z / n
     centre = (p + z * z / (2.0 * n)) / denom

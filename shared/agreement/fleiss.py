@@ -61,10 +61,10 @@ def _check_counts(counts: ArrayLike) -> tuple[NDArray[np.int64], int]:
         np.isnan(matrix).any() or not np.array_equal(matrix, np.round(matrix))
     ):
         raise AgreementInputError("counts must hold whole numbers of ratings (no NaN).")
-    if np.any(matrix < 0):
+    if matrix.min() < 0:
         raise AgreementInputError("counts must not be negative.")
-    matrix = matrix.astype(np.int64)
-    per_item = matrix.sum(axis=1)
+    matrix = matrix.astype(np.int64, copy=False)
+    per_item = np.einsum("ij->i", matrix)  # several times faster than sum(axis=1) on thin rows
     m = int(per_item[0])
     if np.any(per_item != m):
         bad = int(np.flatnonzero(per_item != m)[0])
@@ -162,7 +162,9 @@ class CategoryCountStats(Summable):
         cats: Sequence[Hashable] = (
             tuple(range(matrix.shape[1])) if categories is None else categories
         )
-        return cls(cats, m, matrix.shape[0], matrix.sum(axis=0), int((matrix**2).sum()))
+        flat = matrix.ravel()
+        totals = np.einsum("ij->j", matrix)
+        return cls(cats, m, matrix.shape[0], totals, int(np.dot(flat, flat)))
 
     def __add__(self, other: object) -> CategoryCountStats:
         if not isinstance(other, CategoryCountStats):
@@ -277,7 +279,7 @@ class CategoryCountStats(Summable):
         p = self.category_totals / (n * m)
         p_bar = (self.sum_squares - n * m) / (n * m * (m - 1))
         p_e = float((p**2).sum())
-        if np.isclose(1.0 - p_e, 0.0, atol=1e-12):
+        if abs(1.0 - p_e) <= 1e-12:
             return Estimate.undefined(
                 "Fleiss' kappa is undefined: every rating is in one category, so chance "
                 "agreement is 1; percent agreement is 1.",

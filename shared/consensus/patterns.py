@@ -8,9 +8,10 @@ count the patterns, once to write the result back.
 Memory
     When ``labels ** readers`` is small (at most 2²² possible patterns) each voxel's
     pattern is encoded as one integer in the smallest unsigned type that holds it
-    (one byte per voxel for up to eight readers of binary masks), counted in chunks,
-    and results are written back through a table indexed by that code, also in
-    chunks. Extra memory is then about one code per voxel plus the output. Larger
+    (one byte per voxel for up to eight readers of binary masks), built and counted
+    block by block, and results are written back through a table indexed by that
+    code, also block by block. Extra memory is then one code per voxel plus the
+    output. Larger
     pattern spaces fall back to :func:`numpy.unique` on 64-bit codes.
 """
 
@@ -24,7 +25,7 @@ from numpy.typing import DTypeLike, NDArray
 __all__ = ["VotePatterns"]
 
 _DIRECT_CODES = 1 << 22
-_CHUNK = 1 << 22
+_CHUNK = 1 << 18  # voxels per block: small temporaries, cache-sized
 
 
 class VotePatterns:
@@ -72,14 +73,15 @@ class VotePatterns:
             n_codes = base**readers
             dtype = np.min_scalar_type(n_codes - 1)
             codes = np.zeros(flat.shape[1], dtype=dtype)
-            for reader in range(readers):
-                term = flat[reader].astype(dtype)
-                if reader:
-                    term *= dtype.type(weights[reader])
-                codes += term
             histogram = np.zeros(n_codes, dtype=np.int64)
             for start in range(0, codes.size, _CHUNK):
-                histogram += np.bincount(codes[start : start + _CHUNK], minlength=n_codes)
+                block = codes[start : start + _CHUNK]
+                for reader in range(readers):
+                    term = flat[reader, start : start + _CHUNK].astype(dtype)
+                    if reader:
+                        term *= dtype.type(weights[reader])
+                    block += term
+                histogram += np.bincount(block, minlength=n_codes)
             present = np.flatnonzero(histogram)
             lookup = np.zeros(n_codes, dtype=np.intp)
             lookup[present] = np.arange(present.size)

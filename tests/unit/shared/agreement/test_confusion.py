@@ -96,3 +96,22 @@ def test_counts_matrix_validation() -> None:
         ConfusionStats([0, 1], [[1, -2], [0, 1]])
     with pytest.raises(EmptyInputError):
         ConfusionStats([0, 1], [[0, 0], [0, 0]]).kappa()
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "categories"),
+    [
+        (["low", "high", "mid", "low"], ["high", "high", "mid", "mid"], ["low", "mid", "high"]),
+        ([1.0, 2.0, 3.0, 2.0], [1, 3, 3, 2], [3, 1, 2]),
+        ([True, False, True, True], [True, True, False, True], [True, False]),
+        (np.array(["b", "a", "c", "a"], dtype=object), ["a", "a", "c", "b"], ["c", "a", "b"]),
+    ],
+    ids=["strings", "floats-vs-int-categories", "bools", "object-array"],
+)
+def test_counts_follow_the_given_category_order(a: list, b: list, categories: list) -> None:
+    stats = ConfusionStats.from_labels(a, b, categories)
+    index = {c: i for i, c in enumerate(categories)}
+    expected = np.zeros((len(categories),) * 2, dtype=np.int64)
+    for x, y in zip(list(a), list(b), strict=True):
+        expected[index[x], index[y]] += 1
+    np.testing.assert_array_equal(stats.counts, expected)
