@@ -6,6 +6,7 @@ import json
 import statistics
 import sys
 import time
+import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +32,29 @@ def peak_rss_mib(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def traced_peak_bytes(function: Callable[[], Any]) -> int:
+    """Peak bytes Python and numpy allocated while ``function`` ran (tracemalloc)."""
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        start, _ = tracemalloc.get_traced_memory()
+        function()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak - start
+
+
+def best_seconds(function: Callable[[], Any], repeat: int) -> float:
+    """Fastest of ``repeat`` timed calls (the least disturbed by other work on the machine)."""
+    times = []
+    for _ in range(max(repeat, 1)):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
 
 
 @contextmanager
