@@ -17,6 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
+from node.annotate import AnnotationService
 from node.audit import AuditLog, audit_key
 from node.auth import (
     IssuedToken,
@@ -30,6 +31,7 @@ from node.auth import (
 from node.dicom.deid import Deidentifier, DeidOptions, RelinkSealer
 from node.dicom.ingest import IngestService
 from node.dicom.ingest_workers import IngestWorkerPool, PreparerConfig
+from node.errors import NotFoundError
 from node.settings import NodeSettings
 from node.store import FileBlobStore, InstanceStore, create_database_engine, migrate
 from shared.errors import ConfigurationError
@@ -103,6 +105,16 @@ class NodeRuntime:
             absolute_timeout=timedelta(hours=settings.session_absolute_hours),
         )
         self.principals = PrincipalResolver(self.tokens, self.users, self.sessions)
+        self.annotation = AnnotationService(
+            self.engine, self.store, audit=self.audit, user_exists=self._user_exists
+        )
+
+    def _user_exists(self, username: str) -> bool:
+        try:
+            self.users.get(username)
+        except NotFoundError:
+            return False
+        return True
 
     def ensure_admin_token(self) -> IssuedToken | None:
         """Create the first admin token when the node has none.

@@ -30,6 +30,7 @@ from node.annotate.records import (
     AgreementFigure,
     AnnotationRecord,
     ConsensusRecord,
+    GuidelineVersion,
     TaskRecord,
     TaskStatus,
 )
@@ -48,6 +49,7 @@ class AdjudicationCase:
     """Everything an adjudicator needs: the task, each reader's work, the figures."""
 
     task: TaskRecord
+    guideline: GuidelineVersion
     annotations_by_reader: dict[str, tuple[AnnotationRecord, ...]]
     agreement: tuple[AgreementFigure, ...]
 
@@ -96,7 +98,10 @@ class AdjudicationService:
                 target_id=task_id,
                 detail={"adjudication": True},
             )
-            return AdjudicationCase(task, by_reader, tuple(agreement_figures(session, row)))
+            guideline = self._guidelines.by_id(session, task.guideline_version_id)
+            return AdjudicationCase(
+                task, guideline, by_reader, tuple(agreement_figures(session, row))
+            )
 
     def resolve(
         self, task_id: int, payloads: Sequence[object], principal: Principal

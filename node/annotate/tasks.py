@@ -196,6 +196,11 @@ class TaskService:
                 review_reason=part.review_reason if part else "",
             )
 
+    def record(self, task_id: int) -> TaskRecord:
+        """The task's record (no access check: for building responses after one)."""
+        with self._work.read() as session:
+            return task_record(session, task_id)
+
     def set_priority(self, task_id: int, priority: int, *, actor: str) -> TaskRecord:
         """Change a task's priority (higher comes first in worklists)."""
         with self._work.write() as session:

@@ -8,7 +8,18 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from node.api.errors import install_error_handlers
-from node.api.routes import admin, health, qido, rendered, stow, wado
+from node.api.routes import (
+    admin,
+    guidelines,
+    health,
+    projects,
+    qido,
+    rendered,
+    review,
+    stow,
+    tasks,
+    wado,
+)
 from node.api.routes import auth as auth_routes
 from node.api.routes import users as user_routes
 from node.api.routes.ui import install_ui
@@ -59,5 +70,9 @@ def create_app(settings: NodeSettings, *, runtime: NodeRuntime | None = None) ->
     app.include_router(admin.router)
     app.include_router(auth_routes.router)
     app.include_router(user_routes.router)
+    app.include_router(guidelines.router)
+    app.include_router(projects.router)
+    app.include_router(tasks.router)
+    app.include_router(review.router)
     install_ui(app)
     return app
