@@ -23,7 +23,17 @@ __all__ = ["build_parser", "main"]
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every subcommand registered."""
-    from node.commands import audit, import_folder, pull, relink, serve, token, user
+    from node.commands import (
+        audit,
+        guideline,
+        import_folder,
+        project,
+        pull,
+        relink,
+        serve,
+        token,
+        user,
+    )
 
     parser = argparse.ArgumentParser(
         prog="harmonia-node",
@@ -31,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (serve, import_folder, pull, token, relink, user, audit):
+    for module in (serve, import_folder, pull, token, relink, user, audit, guideline, project):
         module.register(subparsers)
     return parser
 
