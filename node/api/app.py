@@ -14,6 +14,7 @@ from node.api.routes import (
     health,
     projects,
     qido,
+    quality,
     rendered,
     review,
     stow,
@@ -74,5 +75,6 @@ def create_app(settings: NodeSettings, *, runtime: NodeRuntime | None = None) ->
     app.include_router(projects.router)
     app.include_router(tasks.router)
     app.include_router(review.router)
+    app.include_router(quality.router)
     install_ui(app)
     return app
