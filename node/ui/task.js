@@ -7,7 +7,10 @@ import { AnnotationSet } from "./viewer/annotation-set.js";
 import { Annotator } from "./viewer/annotator.js";
 import { instanceSource, seriesSlices } from "./viewer/sources.js";
 
-const DONE = new Set(["done", "complete", "completed", "submitted"]);
+/** The guideline's content: the task carries {name, version, sha256, guideline: {...}}. */
+export function guidelineOf(task) {
+  return task.guideline?.guideline || task.guideline || { labels: [] };
+}
 
 /** Install page-wide shortcuts for an annotator; returns the cleanup. */
 export function bindShortcuts(annotator, extra = () => false) {
@@ -19,7 +22,7 @@ export function bindShortcuts(annotator, extra = () => false) {
 }
 
 function rejection(task) {
-  return task.rejection_reason || task.review_reason || task.review?.reason || "";
+  return task.review_status === "rejected" || task.my_status === "rejected" ? task.review_reason || "a reviewer rejected it" : "";
 }
 
 export async function render(container, params) {
@@ -34,12 +37,13 @@ export async function render(container, params) {
   const slices = task.slices || [];
   const set = new AnnotationSet(task.id, (index) => slices[index]);
   set.load(task.annotations || []);
-  const readOnly = DONE.has(task.my_status) && !rejection(task);
+  // Done parts are read-only; overseers (admins, reviewers who are not readers) only look.
+  const readOnly = task.my_status !== null && task.my_status !== undefined ? task.my_status === "done" : true;
   const annotator = new Annotator({
     source: instanceSource(task.study_instance_uid, task.series_instance_uid, slices),
     study: task.study_instance_uid,
     series: task.series_instance_uid,
-    guideline: task.guideline,
+    guideline: guidelineOf(task),
     set,
     readOnly,
     label: task.description || "Series",
@@ -64,6 +68,7 @@ export async function render(container, params) {
 
   const reason = rejection(task);
   container.append(
+    ...[
     h(
       "div",
       { class: "page-head" },
@@ -75,8 +80,14 @@ export async function render(container, params) {
       shortcutsHelp(),
     ),
     reason ? h("p", { class: "reject-reason", role: "note", text: `A reviewer sent this back: ${reason}` }) : null,
-    readOnly ? h("p", { class: "muted", text: "You marked this task done; it is shown read-only." }) : null,
+    readOnly
+      ? h("p", {
+          class: "muted",
+          text: task.my_status === "done" ? "You marked this task done; it is shown read-only." : "You are not a reader of this task; it is shown read-only.",
+        })
+      : null,
     annotator.element,
+    ].filter(Boolean),
   );
   const unbind = bindShortcuts(annotator);
   const beforeUnload = (event) => {

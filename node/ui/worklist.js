@@ -3,10 +3,11 @@
 import { get, showError } from "./api.js";
 import { field, h, replace } from "./dom.js";
 
-const STATUSES = ["", "open", "in_progress", "done", "rejected", "review", "adjudication", "consensus"];
+// Task statuses (open, adjudication, consensus) and my own (assigned, in_progress, done, rejected).
+const STATUSES = ["", "assigned", "in_progress", "done", "rejected", "open", "adjudication", "consensus"];
 
 function reason(task) {
-  return task.rejection_reason || task.review_reason || task.review?.reason || "";
+  return task.review_status === "rejected" || task.my_status === "rejected" ? task.review_reason || "" : "";
 }
 
 function label(status) {
@@ -24,7 +25,8 @@ export async function render(container, _params, query) {
     "select",
     { name: "sort" },
     h("option", { value: "priority", text: "Priority (highest first)" }),
-    h("option", { value: "", text: "Order assigned" }),
+    h("option", { value: "id", text: "Order assigned" }),
+    h("option", { value: "status", text: "Status" }),
   );
   project.value = query.get("project") || "";
   status.value = query.get("status") || "";

@@ -44,7 +44,7 @@ export class AnnotationSet extends EventTarget {
   }
 
   adopt(key, stored) {
-    const item = fromStored(key, stored);
+    const item = itemFromStored(key, stored);
     const index = this.items.findIndex((i) => i.key === key);
     if (index >= 0) this.items = this.items.map((i) => (i.key === key ? item : i));
     else this.items = [...this.items, item];
@@ -177,7 +177,7 @@ export class AnnotationSet extends EventTarget {
     this.server.set(sent.key, entry);
     // The node may have filled interpolated mask slices or computed length_mm: take its geometry.
     if (stored.geometry && this.find(sent.key) === sent) {
-      const fresh = { ...fromStored(sent.key, { ...sent, ...stored }) };
+      const fresh = { ...itemFromStored(sent.key, { ...sent, ...stored }) };
       this.items = this.items.map((item) => (item === sent ? fresh : item));
       entry.saved = fresh;
     }
@@ -211,7 +211,8 @@ export class AnnotationSet extends EventTarget {
   }
 }
 
-function fromStored(key, stored) {
+/** A UI item from an annotation as the node returns it (masks decoded). */
+export function itemFromStored(key, stored) {
   const item = {
     key,
     label: stored.label,

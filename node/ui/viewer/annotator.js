@@ -37,6 +37,7 @@ export class Annotator {
       label: options.label || "Image",
       overlay: (ctx, vp) => this.drawOverlay(ctx, vp),
       cacheOptions: options.cacheOptions,
+      cache: options.cache || null,
     });
     this.viewer.addEventListener("error", (event) => showError(event.detail));
     this.viewer.addEventListener("slice", () => {
@@ -56,7 +57,7 @@ export class Annotator {
         redo: () => this.redo(),
         save: () => this.save(),
       },
-      { readOnly: this.readOnly, kinds },
+      { readOnly: this.readOnly, kinds, saving: !options.onSave },
     );
     this.viewer.addEventListener("window", (event) => {
       this.toolbar.setPreset(event.detail?.preset || (event.detail ? "custom" : ""));
@@ -207,6 +208,7 @@ export class Annotator {
   }
 
   async save() {
+    if (this.options.onSave) return this.options.onSave();
     if (!this.set || this.readOnly) return true;
     const ok = await this.set.save();
     announce(ok ? "Saved" : `Save failed: ${this.set.failure}`);

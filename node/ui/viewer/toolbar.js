@@ -14,7 +14,7 @@ export const SAVE_TEXT = {
 };
 
 /** `actions`: {tool(name), plane(name), preset(value), zoom(factor|0), brush(delta), undo, redo, save} */
-export function buildToolbar(actions, { readOnly = false, kinds = new Set() } = {}) {
+export function buildToolbar(actions, { readOnly = false, kinds = new Set(), saving = true } = {}) {
   const toolButtons = new Map();
   const tools = h(
     "div",
@@ -95,7 +95,7 @@ export function buildToolbar(actions, { readOnly = false, kinds = new Set() } = 
           brush,
           h("span", { class: "choice" }, interpolate, h("label", { for: interpolate.id, text: "Interpolate key slices" })),
         ),
-    readOnly ? null : h("span", { class: "toolgroup" }, undo, redo, save, state),
+    readOnly ? null : h("span", { class: "toolgroup" }, undo, redo, saving ? save : null, saving ? state : null),
   );
 
   return {

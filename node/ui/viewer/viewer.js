@@ -49,6 +49,7 @@ export class SliceViewer extends EventTarget {
     this.viewport = new Viewport(this.canvas, (ctx, vp) => overlay(ctx, vp, this));
     this.viewport.onDraw = (time) => this.recordDraw(time);
     this.ownCache = !cache;
+    this.cacheOptions = cacheOptions;
     this.cache = cache || new ImageCache(() => "", cacheOptions);
     this.setSource(source);
     this.bindEvents();
@@ -56,6 +57,11 @@ export class SliceViewer extends EventTarget {
 
   setSource(source) {
     this.source = source;
+    if (!this.ownCache && this.cache.urlFor !== source.urlFor) {
+      // a shared cache serves one source; another plane gets a cache of its own
+      this.cache = new ImageCache(source.urlFor, this.cacheOptions);
+      this.ownCache = true;
+    }
     if (this.ownCache) {
       this.cache.clear();
       this.cache.urlFor = source.urlFor;

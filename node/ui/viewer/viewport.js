@@ -139,6 +139,6 @@ export class Viewport {
     ctx.imageSmoothingEnabled = this.zoom < 3;
     ctx.drawImage(this.image, 0, 0, this.width, this.height);
     this.drawOverlay(ctx, this);
-    if (this.onDraw) this.onDraw(time);
+    if (this.onDraw) this.onDraw(performance.now()); // when the slice is on the canvas
   }
 }
