@@ -13,7 +13,14 @@ Return convention
     :class:`BlandAltman` of estimates. Per-case geometric measures return ``float``:
     :func:`dice`, :func:`iou`, :func:`hausdorff`, :func:`surface_distance`,
     :func:`volume_difference`. Matching returns a :class:`MatchResult`.
-    An undefined coefficient is ``nan`` with the reason in ``Estimate.note``.
+    An undefined coefficient (kappa or alpha when chance agreement is total, ICC when
+    every rating is equal) is ``nan`` with the reason in ``Estimate.note``; an
+    :class:`Estimate` cannot be built with ``nan`` and no note, and
+    ``Estimate.defined`` tells the two apart. Nothing else returns NaN: per-case
+    measures and statistics summaries use documented values (1.0 for two empty masks,
+    0.0 mm / ``inf`` mm for both / one empty) or raise :class:`EmptyInputError`
+    when there is nothing to summarise. ``tests/unit/shared/agreement/
+    test_edge_cases.py`` holds the table of every function × edge case.
 
 Statistics types and what they feed
     ========================  ====================================================

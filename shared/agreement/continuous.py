@@ -78,7 +78,7 @@ def _as_ratings(ratings: ArrayLike) -> NDArray[np.float64]:
             f"ratings must be an items × readers matrix; got shape {data.shape}."
         )
     if data.shape[0] == 0:
-        raise EmptyInputError("ratings has no items; ICC needs at least two items.")
+        raise EmptyInputError("ratings has no items; ICC and Bland–Altman need at least two.")
     if not np.all(np.isfinite(data)):
         raise AgreementInputError(
             "ratings must be complete and finite: ICC and Bland–Altman need every reader "

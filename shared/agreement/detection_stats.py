@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from shared.agreement.detection import MatchResult
-from shared.agreement.errors import AgreementInputError, IncompatibleStatsError
+from shared.agreement.errors import AgreementInputError, EmptyInputError, IncompatibleStatsError
 from shared.agreement.summable import Summable
 
 __all__ = ["DetectionStats"]
@@ -165,21 +165,42 @@ class DetectionStats(Summable):
         return 1.0 if total == 0 else 2.0 * self.n_matched / total
 
     def mean_case_f1(self) -> float:
-        """Mean per-case F1 (``nan`` with no case).
+        """Mean per-case F1 (a case where neither reader marked anything counts 1.0).
 
         Returns
         -------
         float
             Mean F1.
+
+        Raises
+        ------
+        EmptyInputError
+            If no case was summed.
         """
-        return self.case_f1_sum / self.n_cases if self.n_cases else float("nan")
+        if not self.n_cases:
+            raise EmptyInputError(
+                "no case was summed, so there is no per-case F1 to average; add the "
+                "statistics of at least one case."
+            )
+        return self.case_f1_sum / self.n_cases
 
     def mean_matched_score(self) -> float:
-        """Mean IoU (or distance in mm) of matched pairs (``nan`` with no match).
+        """Mean IoU (or distance in mm) of matched pairs.
 
         Returns
         -------
         float
             Mean score.
+
+        Raises
+        ------
+        EmptyInputError
+            If no pair was matched: there is no matched score to average. :meth:`f1`
+            is still defined (0.0, or 1.0 when no reader marked anything).
         """
-        return self.score_sum / self.n_matched if self.n_matched else float("nan")
+        if not self.n_matched:
+            raise EmptyInputError(
+                "no pair of findings was matched, so there is no matched IoU or distance "
+                "to average; report f1() instead, which is defined."
+            )
+        return self.score_sum / self.n_matched

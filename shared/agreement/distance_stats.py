@@ -12,6 +12,13 @@ Fields (per label)
       are only recorded for cases where both masks are non-empty; see
       :mod:`shared.agreement.surface` for the empty-mask convention).
 
+A label with no measured case
+    Every summary below is taken over measured cases. A label that has none follows
+    the per-case convention of :mod:`shared.agreement.surface`: **0.0** when every
+    case left it empty in both masks (the readers agree it is absent), **inf** when
+    some case had it in exactly one mask. With no case summed at all the summaries
+    raise :class:`~shared.agreement.errors.EmptyInputError`. No summary returns NaN.
+
 What pools exactly, and what does not
     Exact (up to floating-point rounding of sums): the pooled ASSD
     (``distance_sum / distance_count``, i.e. surface-voxel-weighted), the pooled
@@ -35,7 +42,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from shared.agreement.errors import AgreementInputError, IncompatibleStatsError
+from shared.agreement.errors import AgreementInputError, EmptyInputError, IncompatibleStatsError
 from shared.agreement.summable import Summable
 from shared.agreement.surface import directed_surface_distances
 from shared.agreement.validation import as_mask, check_same_shape
@@ -302,17 +309,32 @@ class DistanceHistogramStats(Summable):
     def _per_label(self, values: Any) -> dict[int, float]:
         return dict(zip(self.labels, (float(v) for v in values), strict=True))
 
+    def _unmeasured(self) -> NDArray[np.float64]:
+        """Per label, the value of a label with no measured case (see module docstring)."""
+        if self.n_cases == 0:
+            raise EmptyInputError(
+                "no case was summed, so there is no surface distance to report; add the "
+                "statistics of at least one case."
+            )
+        return np.where(self.arrays["one_empty"] > 0, np.inf, 0.0)
+
     def pooled_assd(self) -> dict[int, float]:
         """Mean of all directed surface distances over measured cases (exact), in mm.
 
         Returns
         -------
         dict
-            Label → pooled ASSD; ``nan`` for a label never measured.
+            Label → pooled ASSD (0.0 or inf for a label never measured).
+
+        Raises
+        ------
+        EmptyInputError
+            If no case was summed.
         """
         count = self.arrays["distance_count"]
         with np.errstate(divide="ignore", invalid="ignore"):
-            return self._per_label(np.where(count > 0, self.arrays["distance_sum"] / count, np.nan))
+            mean = self.arrays["distance_sum"] / count
+        return self._per_label(np.where(count > 0, mean, self._unmeasured()))
 
     def max_hausdorff(self) -> dict[int, float]:
         """Largest surface distance over measured cases (exact pooled HD), in mm.
@@ -320,10 +342,15 @@ class DistanceHistogramStats(Summable):
         Returns
         -------
         dict
-            Label → maximum; ``nan`` for a label never measured.
+            Label → maximum (0.0 or inf for a label never measured).
+
+        Raises
+        ------
+        EmptyInputError
+            If no case was summed.
         """
         measured = self.arrays["measured"] > 0
-        return self._per_label(np.where(measured, self.arrays["max_distance"], np.nan))
+        return self._per_label(np.where(measured, self.arrays["max_distance"], self._unmeasured()))
 
     def mean_case(self, metric: str = "hd95") -> dict[int, float]:
         """Mean per-case HD95 (``"hd95"``) or ASSD (``"assd"``) over measured cases (exact).
@@ -336,19 +363,22 @@ class DistanceHistogramStats(Summable):
         Returns
         -------
         dict
-            Label → mean; ``nan`` for a label never measured.
+            Label → mean (0.0 or inf for a label never measured).
 
         Raises
         ------
         AgreementInputError
             On an unknown metric.
+        EmptyInputError
+            If no case was summed.
         """
         if metric not in ("hd95", "assd"):
             raise AgreementInputError(f"metric must be 'hd95' or 'assd'; got {metric!r}.")
         n = self.arrays["measured"]
         total = self.arrays[f"case_{metric}_sum"]
         with np.errstate(divide="ignore", invalid="ignore"):
-            return self._per_label(np.where(n > 0, total / n, np.nan))
+            mean = total / n
+        return self._per_label(np.where(n > 0, mean, self._unmeasured()))
 
     def pooled_percentile(self, percentile: float = 95.0) -> dict[int, float]:
         """Approximate percentile of all pooled surface distances (upper bin edge), in mm.
@@ -362,13 +392,15 @@ class DistanceHistogramStats(Summable):
         -------
         dict
             Label → upper edge of the bin holding the percentile: at most one bin width
-            above the exact value; ``inf`` if it falls in the overflow bin; ``nan`` for a
-            label never measured.
+            above the exact value; ``inf`` if it falls in the overflow bin; 0.0 or inf
+            for a label never measured.
 
         Raises
         ------
         AgreementInputError
             If ``percentile`` is out of range.
+        EmptyInputError
+            If no case was summed.
         """
         return self._histogram_quantile(self.arrays["surface_histogram"], percentile)
 
@@ -391,11 +423,12 @@ class DistanceHistogramStats(Summable):
         if not (0.0 < percentile <= 100.0):
             raise AgreementInputError(f"percentile must lie in (0, 100]; got {percentile}.")
         upper = self.bin_edges()[1:]
+        unmeasured = self._unmeasured()
         out = []
-        for row in hist:
+        for row, fallback in zip(hist, unmeasured, strict=True):
             total = int(row.sum())
             if total == 0:
-                out.append(math.nan)
+                out.append(float(fallback))
                 continue
             cum = np.cumsum(row)
             idx = int(np.searchsorted(cum, percentile / 100.0 * total - 1e-9))

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from statistics import NormalDist
 
-from shared.agreement.errors import AgreementInputError
+from shared.agreement.errors import AgreementError, AgreementInputError
 
 __all__ = ["Estimate", "normal_interval", "wilson_interval"]
 
@@ -36,7 +36,13 @@ class Estimate:
     se
         The standard error behind an analytic interval, ``nan`` for bootstrap ones.
     note
-        Why ``value`` is ``nan``, or any caveat; empty otherwise.
+        Why ``value`` is ``nan``, or any caveat; empty otherwise. An estimate whose
+        value is ``nan`` always has a note: constructing one without raises.
+
+    Raises
+    ------
+    AgreementError
+        If ``value`` is ``nan`` and ``note`` is empty (a NaN must say why).
     """
 
     value: float
@@ -47,8 +53,20 @@ class Estimate:
     se: float = math.nan
     note: str = ""
 
+    def __post_init__(self) -> None:
+        if math.isnan(self.value) and not self.note:
+            raise AgreementError(
+                "an Estimate whose value is nan must say why in note=; use "
+                "Estimate.undefined(reason, method=...)."
+            )
+
     def __float__(self) -> float:
         return self.value
+
+    @property
+    def defined(self) -> bool:
+        """Whether ``value`` is a number (``False`` when undefined; ``note`` says why)."""
+        return not math.isnan(self.value)
 
     @classmethod
     def undefined(cls, reason: str, *, method: str, confidence: float = 0.95) -> Estimate:

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from shared.agreement.errors import AgreementInputError, IncompatibleStatsError
+from shared.agreement.errors import AgreementInputError, EmptyInputError, IncompatibleStatsError
 from shared.agreement.summable import Summable
 from shared.agreement.validation import as_mask, check_same_shape, check_spacing
 
@@ -380,18 +380,25 @@ class OverlapStats(Summable):
         return dict(zip(self.labels, (float(v) for v in values), strict=True))
 
     def mean_dice(self) -> dict[int, float]:
-        """Mean per-case Dice per label (both-empty cases count as 1.0; ``nan`` if no case).
+        """Mean per-case Dice per label (both-empty cases count as 1.0).
 
         Returns
         -------
         dict
             Label → mean per-case Dice.
+
+        Raises
+        ------
+        EmptyInputError
+            If no case was summed (there is nothing to average).
         """
         n = self.n_cases
-        return {
-            lab: (float(s) / n if n else float("nan"))
-            for lab, s in zip(self.labels, self.case_dice_sum, strict=True)
-        }
+        if n == 0:
+            raise EmptyInputError(
+                "no case was summed, so there is no per-case Dice to average; add the "
+                "statistics of at least one case."
+            )
+        return {lab: float(s) / n for lab, s in zip(self.labels, self.case_dice_sum, strict=True)}
 
     def dice_bin_edges(self) -> NDArray[np.float64]:
         """Edges of the per-case Dice histogram (``n_bins + 1`` values over [0, 1]).

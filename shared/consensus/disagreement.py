@@ -5,8 +5,13 @@ Labels — normalised vote entropy
     ``H = −Σ π_c log π_c / log K`` in [0, 1]: 0 when all voting readers agree,
     1 when votes are spread evenly over all ``K`` labels. ``K`` is ``n_labels``
     (the guideline's label count), not just the labels that happened to be used, so
-    scores are comparable across items. Items nobody voted on score ``nan``; with
-    ``K = 1`` every score is 0.
+    scores are comparable across items. With ``K = 1`` every score is 0, and a
+    single reader scores 0 wherever they voted.
+
+    Items nobody voted on score ``nan`` — the one place a NaN is returned, on
+    purpose: it is the "missing" of the input (every reader gave ``-1``) carried
+    through, so an unread item is neither ranked as agreed (0) nor as disputed (1).
+    Use ``numpy.isnan`` to route such items to a first reading.
 
 Masks — one minus mean pairwise Dice
     ``1 − mean_{r<s} Dice(M_r, M_s)`` over all reader pairs, in [0, 1]; a pair of

@@ -2,7 +2,8 @@
 
 Rule
     Each item (or voxel) takes the label most readers chose. Missing votes (``-1``)
-    are ignored; an item nobody voted on stays ``-1`` with support 0.
+    are ignored; an item nobody voted on stays ``-1`` with support 0. A single
+    reader is accepted: the consensus is that reader's votes, with support 1.
 
 Ties — one documented rule
     A tie goes to the **lowest label index**. For masks (boolean, or label maps with

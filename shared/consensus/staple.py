@@ -27,6 +27,12 @@ Degenerate input
     If no reader marked any voxel (or every reader marked every voxel), the
     consensus probability is 0 (or 1) everywhere and the sensitivities (or
     specificities) are ``nan``: there is nothing to estimate them from.
+    :attr:`StapleResult.note` says so. In the multi-label model a label no reader
+    used keeps its starting confusion rows, named in
+    :attr:`MultiLabelStapleResult.note`. All readers agreeing is not degenerate:
+    the consensus is their common mask with probability ~1/~0, and every
+    sensitivity and specificity converges to 1. One reader is refused (STAPLE
+    needs at least two to compare).
 """
 
 from __future__ import annotations
@@ -65,6 +71,9 @@ class StapleResult:
         EM rounds run.
     converged
         Whether the tolerance was met before ``max_iter``.
+    note
+        Why some figures are ``nan`` (degenerate input, see the module docstring);
+        empty otherwise. A ``nan`` never appears without it.
     """
 
     probability: NDArray[np.float32]
@@ -73,6 +82,7 @@ class StapleResult:
     prior: float
     iterations: int
     converged: bool
+    note: str = ""
 
     def consensus(self, threshold: float = 0.5) -> NDArray[np.bool_]:
         """Consensus mask: voxels whose probability is at least ``threshold``.
@@ -105,6 +115,9 @@ class MultiLabelStapleResult:
         ``(labels,)`` label prior used.
     iterations, converged
         As in :class:`StapleResult`.
+    note
+        Which labels no reader ever used: their rows of ``confusion`` keep the
+        starting values (nothing to estimate them from); empty otherwise.
     """
 
     probabilities: NDArray[np.float32]
@@ -112,6 +125,7 @@ class MultiLabelStapleResult:
     prior: NDArray[np.float64]
     iterations: int
     converged: bool
+    note: str = ""
 
     @property
     def consensus(self) -> NDArray[np.int64]:
@@ -173,7 +187,14 @@ def staple(
         nan = np.full(readers, np.nan)
         one = np.ones(readers)
         sens, spec = (nan, one) if g == 0.0 else (one, nan)
-        return StapleResult(np.full(shape, g, dtype=np.float32), sens, spec, g, 0, True)
+        note = (
+            "no reader marked any voxel: the consensus is empty and the sensitivities are "
+            "nan (there is no foreground to estimate them from)"
+            if g == 0.0
+            else "every reader marked every voxel: the consensus is full and the "
+            "specificities are nan (there is no background to estimate them from)"
+        )
+        return StapleResult(np.full(shape, g, dtype=np.float32), sens, spec, g, 0, True, note)
     groups = VotePatterns.of(decisions)
     d, counts = groups.patterns.astype(np.float64), groups.counts
     p = np.full(readers, _INIT)
@@ -234,8 +255,13 @@ def staple_multilabel(
     if votes.min() < 0:
         raise ConsensusInputError("staple_multilabel needs a label from every reader (no -1).")
     n = int(votes.max()) + 1 if n_labels is None else int(n_labels)
-    if votes.max() >= n or n < 2:
-        raise ConsensusInputError(f"labels must lie in 0..{n - 1} with at least 2 labels.")
+    if n < 2:
+        raise ConsensusInputError(
+            "staple_multilabel needs at least 2 labels, but every vote is label 0 (nothing "
+            "was marked); pass n_labels= (the guideline's label count) to run it anyway."
+        )
+    if votes.max() >= n:
+        raise ConsensusInputError(f"labels must lie in 0..{n - 1}; raise n_labels.")
     readers, shape = votes.shape[0], votes.shape[1:]
     prior = np.bincount(votes.ravel(), minlength=n) / votes.size
     groups = VotePatterns.of(votes)
@@ -268,4 +294,11 @@ def staple_multilabel(
             converged = True
             break
     probabilities = np.stack([groups.expand(w[:, s]) for s in range(n)]).reshape((n, *shape))
-    return MultiLabelStapleResult(probabilities, theta, prior, iteration, converged)
+    unused = np.flatnonzero(prior == 0).tolist()
+    note = (
+        f"labels {unused} were never voted: their rows of confusion keep the starting "
+        "values, as there is nothing to estimate them from"
+        if unused
+        else ""
+    )
+    return MultiLabelStapleResult(probabilities, theta, prior, iteration, converged, note)
