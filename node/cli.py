@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every subcommand registered."""
     from node.commands import (
         audit,
+        export,
         guideline,
         import_folder,
         project,
@@ -41,7 +42,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (serve, import_folder, pull, token, relink, user, audit, guideline, project):
+    for module in (
+        serve,
+        import_folder,
+        pull,
+        token,
+        relink,
+        user,
+        audit,
+        export,
+        guideline,
+        project,
+    ):
         module.register(subparsers)
     return parser
 

@@ -8,7 +8,8 @@ One root, :class:`NodeError`, under :class:`shared.errors.HarmoniaError`::
     │   ├── MissingAttributeError       a required attribute is absent       (0xA900)
     │   ├── UnsupportedTransferSyntaxError                                   (0xC122)
     │   ├── InstanceTooLargeError       over the configured size limit       (0xA700)
-    │   └── StudyMismatchError          STOW to /studies/{uid} of another study (0xA900)
+    │   ├── StudyMismatchError          STOW to /studies/{uid} of another study (0xA900)
+    │   └── SegmentationImportError     a reader's DICOM SEG that cannot become annotations (0x0110)
     ├── DeidentificationError           the profile could not be applied     (0x0110)
     ├── RelinkError                     a sealed re-identification link will not open
     ├── MultipartError                  a broken multipart/related body
@@ -46,6 +47,7 @@ One root, :class:`NodeError`, under :class:`shared.errors.HarmoniaError`::
     │   ├── RevisionConflictError       base_revision is not the head revision (409)
     │   ├── TaskStateError              the task or reader part is in the wrong state (409)
     │   └── NotAssignedError            the caller has no part in this task or project (403)
+    ├── ExportError                     an export that cannot be written as asked (409)
     └── WeakPasswordError               a password the node will not accept
 
 :class:`DicomInputError` and :class:`DeidentificationError` carry the PS3.18
@@ -76,6 +78,7 @@ __all__ = [
     "DicomInputError",
     "DuplicateAnnotationError",
     "EmptyMaskError",
+    "ExportError",
     "GeometryOutOfImageError",
     "GuidelineConflictError",
     "InstanceTooLargeError",
@@ -99,6 +102,7 @@ __all__ = [
     "RenderError",
     "RequestTooLargeError",
     "RevisionConflictError",
+    "SegmentationImportError",
     "SelfIntersectingPolygonError",
     "StoreError",
     "StudyMismatchError",
@@ -189,6 +193,17 @@ class StudyMismatchError(DicomInputError):
     default_failure_reason = FAILURE_DATASET_MISMATCH
 
 
+class SegmentationImportError(DicomInputError):
+    """A DICOM SEG sent by a reader that cannot become annotation revisions.
+
+    The series it references is not a task of the sender's, a segment label is
+    not a mask label of the task's guideline, or its frames cannot be placed on
+    the series' slices. The message says which and what to change.
+    """
+
+    default_failure_reason = FAILURE_PROCESSING
+
+
 class DeidentificationError(NodeError):
     """The de-identification profile could not be applied to an instance."""
 
@@ -221,6 +236,10 @@ class QueryError(NodeError):
     def __init__(self, message: str, *, parameter: str | None = None) -> None:
         super().__init__(message)
         self.parameter = parameter
+
+
+class ExportError(NodeError):
+    """An export cannot be written as asked (e.g. its output folder is not empty)."""
 
 
 class NotFoundError(NodeError):

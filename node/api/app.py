@@ -22,6 +22,7 @@ from node.api.routes import (
     wado,
 )
 from node.api.routes import auth as auth_routes
+from node.api.routes import export as export_routes
 from node.api.routes import users as user_routes
 from node.api.routes.ui import install_ui
 from node.runtime import NodeRuntime, open_node
@@ -75,6 +76,7 @@ def create_app(settings: NodeSettings, *, runtime: NodeRuntime | None = None) ->
     app.include_router(projects.router)
     app.include_router(tasks.router)
     app.include_router(review.router)
+    app.include_router(export_routes.router)
     app.include_router(quality.router)
     install_ui(app)
     return app

@@ -10,6 +10,9 @@ Classification values are coded the same private way.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from pydicom.dataset import Dataset
@@ -22,6 +25,7 @@ __all__ = [
     "coding_scheme_identification",
     "label_coding",
     "person_name",
+    "source_person_names",
     "value_code",
 ]
 
@@ -88,3 +92,18 @@ def coding_scheme_identification() -> Dataset:
     item.CodingSchemeName = "Harmonia guideline labels and categories"
     item.CodingSchemeResponsibleOrganization = "Harmonia"
     return item
+
+
+@contextmanager
+def source_person_names() -> Iterator[None]:
+    """Let highdicom copy the source's person names as they are, without a warning.
+
+    De-identified series carry one-component names (``HN-...``); highdicom warns
+    about each one it copies into a derived object. The names are the source's,
+    so they are kept, quietly.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=r"The string .* is unlikely to represent the intended person name"
+        )
+        yield

@@ -25,6 +25,7 @@ from shared.formats.codes import (
     coding_scheme_identification,
     label_coding,
     person_name,
+    source_person_names,
 )
 from shared.formats.errors import EmptyMaskError, MaskShapeError, SegmentationReadError
 from shared.formats.uids import derived_uid
@@ -134,25 +135,26 @@ def write_segmentation(
         )
     key = (_series_uid(source_datasets), content_creator, *labels)
     pixel_array = np.stack(arrays, axis=-1)
-    segmentation = hd.seg.Segmentation(
-        source_images=list(source_datasets),
-        pixel_array=pixel_array,
-        segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
-        segment_descriptions=descriptions,
-        series_instance_uid=series_instance_uid or derived_uid("seg-series", *key),
-        series_number=series_number,
-        sop_instance_uid=sop_instance_uid or derived_uid("seg-instance", *key),
-        instance_number=1,
-        manufacturer=MANUFACTURER,
-        manufacturer_model_name="Harmonia node",
-        software_versions=SOFTWARE_VERSION,
-        device_serial_number="0",
-        content_description=series_description[:64],
-        content_creator_name=person_name(content_creator),
-        content_label=content_label,
-        series_description=series_description[:64],
-        omit_empty_frames=True,
-    )
+    with source_person_names():
+        segmentation = hd.seg.Segmentation(
+            source_images=list(source_datasets),
+            pixel_array=pixel_array,
+            segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+            segment_descriptions=descriptions,
+            series_instance_uid=series_instance_uid or derived_uid("seg-series", *key),
+            series_number=series_number,
+            sop_instance_uid=sop_instance_uid or derived_uid("seg-instance", *key),
+            instance_number=1,
+            manufacturer=MANUFACTURER,
+            manufacturer_model_name="Harmonia node",
+            software_versions=SOFTWARE_VERSION,
+            device_serial_number="0",
+            content_description=series_description[:64],
+            content_creator_name=person_name(content_creator),
+            content_label=content_label,
+            series_description=series_description[:64],
+            omit_empty_frames=True,
+        )
     if private:
         segmentation.CodingSchemeIdentificationSequence = [coding_scheme_identification()]
     return segmentation

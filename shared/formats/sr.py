@@ -31,6 +31,7 @@ from shared.formats.codes import (
     coding_scheme_identification,
     label_coding,
     person_name,
+    source_person_names,
     value_code,
 )
 from shared.formats.errors import FormatInputError, MaskShapeError
@@ -116,17 +117,18 @@ def write_measurement_report(
         title=codes.DCM.ImagingMeasurementReport,
     )
     key = (series_uid, kind.value, observer, str(len(findings)))
-    sr = hd.sr.Comprehensive3DSR(
-        evidence=list(source_datasets),
-        content=report,
-        series_instance_uid=series_instance_uid or derived_uid("sr-series", *key),
-        series_number=series_number,
-        sop_instance_uid=sop_instance_uid or derived_uid("sr-instance", *key),
-        instance_number=1,
-        manufacturer="Harmonia",
-        is_complete=True,
-        series_description=series_description[:64],
-    )
+    with source_person_names():
+        sr = hd.sr.Comprehensive3DSR(
+            evidence=list(source_datasets),
+            content=report,
+            series_instance_uid=series_instance_uid or derived_uid("sr-series", *key),
+            series_number=series_number,
+            sop_instance_uid=sop_instance_uid or derived_uid("sr-instance", *key),
+            instance_number=1,
+            manufacturer="Harmonia",
+            is_complete=True,
+            series_description=series_description[:64],
+        )
     private = any(
         f.kind is FindingKind.CLASSIFICATION
         or label_coding(f.label).type.scheme_designator == HARMONIA_SCHEME
