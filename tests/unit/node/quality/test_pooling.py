@@ -1,0 +1,140 @@
+"""Pooled figures equal the figures computed over the union of the tasks' items."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from node.quality import LabelPool, Moments, pool_label
+from shared.agreement import cohen_kappa, dice, krippendorff_alpha
+from shared.schemas import Guideline
+from tests.unit.node.quality.conftest import disc, pair
+
+RADS = ("0", "1", "2", "3", "4A", "4B", "4X")
+
+
+def test_pair_kappa_pools_to_kappa_over_all_items(guideline: Guideline) -> None:
+    label = guideline.label("lung-rads")
+    assert label is not None
+    a = ["1", "2", "2", "3", "4A", "4A", "1", "2"]
+    b = ["1", "2", "3", "3", "4A", "4B", "2", "2"]
+    # Every other task stores the pair the other way round: orientation must not matter.
+    results = [
+        pair(i, "lung-rads", "classification", float(x == y), a=x, b=y)
+        if i % 2
+        else pair(i, "lung-rads", "classification", float(x == y), ("bob", "alice"), a=y, b=x)
+        for i, (x, y) in enumerate(zip(a, b, strict=True))
+    ]
+    figure = pool_label(label, results).figure(pairwise=True)
+    expected = cohen_kappa(a, b, "linear", categories=RADS)
+    assert figure.metric == "kappa"
+    assert figure.value == pytest.approx(expected.value)
+    assert figure.extra["kappa_se"] == pytest.approx(expected.se)
+    assert figure.extra["percent_agreement"] == pytest.approx(5 / 8)
+    assert figure.n == 8 and figure.tasks == 8
+
+
+def test_label_alpha_pools_to_alpha_over_all_tasks(guideline: Guideline) -> None:
+    label = guideline.label("lung-rads")
+    assert label is not None
+    ratings = {  # task -> alice, bob, carol (None: cannot assess)
+        1: ("1", "1", "2"),
+        2: ("3", "3", "3"),
+        3: ("4A", None, "4B"),
+        4: ("2", "1", "2"),
+        5: ("4B", "4B", "4X"),
+    }
+    results = []
+    readers = ("alice", "bob", "carol")
+    for task_id, values in ratings.items():
+        for i in range(3):
+            for j in range(i + 1, 3):
+                va, vb = values[i], values[j]
+                results.append(
+                    pair(
+                        task_id,
+                        "lung-rads",
+                        "classification",
+                        float(va == vb),
+                        (readers[i], readers[j]),
+                        a=va,
+                        b=vb,
+                    )
+                )
+    figure = pool_label(label, results).figure()
+    data = np.array(
+        [[np.nan if v is None else RADS.index(v) for v in ratings[t]] for t in ratings]
+    ).T
+    expected = krippendorff_alpha(data, "ordinal", value_domain=list(range(len(RADS))))
+    assert figure.metric == "alpha"
+    assert figure.value == pytest.approx(expected.value)
+
+
+def test_pooled_dice_is_dice_of_the_union(guideline: Guideline) -> None:
+    label = guideline.label("nodule-mask")
+    assert label is not None
+    cases = [
+        (disc(30, 30, 10), disc(32, 30, 10)),
+        (disc(20, 20, 4), disc(26, 20, 5)),
+        (np.zeros((64, 64), bool), np.zeros((64, 64), bool)),
+        (disc(40, 40, 15), disc(40, 41, 14)),
+    ]
+    results = [
+        pair(
+            i,
+            "nodule-mask",
+            "mask",
+            dice(a, b),
+            voxels_a=int(a.sum()),
+            voxels_b=int(b.sum()),
+        )
+        for i, (a, b) in enumerate(cases)
+    ]
+    pooled = sum((LabelPool.of_task(label, [r]) for r in results), LabelPool(label))
+    figure = pooled.figure()
+    union_a = np.concatenate([a for a, _ in cases])
+    union_b = np.concatenate([b for _, b in cases])
+    assert figure.value == pytest.approx(dice(union_a, union_b))
+    assert figure.extra["mean_dice"] == pytest.approx(np.mean([r.value for r in results]))
+    assert figure.extra["both_empty"] == 1
+    assert pool_label(label, results).figure() == figure
+
+
+def test_pooled_f1_counts_matches(guideline: Guideline) -> None:
+    label = guideline.label("nodule-box")
+    assert label is not None
+    counts = [(2, 2, 2), (1, 3, 1), (0, 1, 0), (0, 0, 0)]  # matched, n_a, n_b
+    results = [
+        pair(
+            i,
+            "nodule-box",
+            "box",
+            1.0 if n_a + n_b == 0 else 2 * m / (n_a + n_b),
+            matched=m,
+            n_a=n_a,
+            n_b=n_b,
+            mean_iou=0.8 if m else None,
+        )
+        for i, (m, n_a, n_b) in enumerate(counts)
+    ]
+    figure = pool_label(label, results).figure()
+    assert figure.metric == "pooled_f1"
+    assert figure.value == pytest.approx(2 * 3 / (6 + 3))
+    assert figure.extra["mean_matched_iou"] == pytest.approx(0.8)
+
+
+def test_empty_label_is_undefined_not_an_error(guideline: Guideline) -> None:
+    for name in ("lung-rads", "nodule-mask", "nodule-box"):
+        label = guideline.label(name)
+        assert label is not None
+        figure = pool_label(label, []).figure()
+        assert np.isnan(figure.value) and figure.n == 0 and figure.note
+
+
+def test_moments_add_exactly() -> None:
+    one, two = Moments.of([0.2, 0.4]), Moments.of([0.9])
+    both = one + two
+    assert both == Moments.of([0.2, 0.4, 0.9])
+    assert both.mean == pytest.approx(0.5)
+    assert both.se == pytest.approx(np.std([0.2, 0.4, 0.9], ddof=1) / np.sqrt(3))
+    assert sum([one, two]) == both
