@@ -9,9 +9,11 @@ crash between the two leaves only an unreferenced file, which
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Engine, bindparam, exists, func, select, update
+from sqlalchemy import Connection, Engine, bindparam, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -36,6 +38,19 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(eq=False)
+class _PendingRows:
+    """One instance's rows, waiting in the group-commit queue, and what became of them."""
+
+    study: dict[str, Any]
+    series: dict[str, Any]
+    instance: dict[str, Any]
+    link: dict[str, Any] | None
+    inserted: bool = False
+    error: Exception | None = None
+    done: bool = False
+
+
 class InstanceStore:
     """Stores de-identified instances and answers study/series/instance searches.
 
@@ -54,6 +69,8 @@ class InstanceStore:
         # One writer per process at a time: SQLite serializes writers anyway,
         # and queueing here is cheaper than spinning on SQLITE_BUSY.
         self._write_lock = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._queue: list[_PendingRows] = []
         self._contains = select(InstanceRow.sop_instance_uid).where(
             InstanceRow.sop_instance_uid == bindparam("uid")
         )
@@ -97,84 +114,113 @@ class InstanceStore:
             digest, size = self.blobs.put(data), len(data)
         now = _now()
         a = attributes
-        try:
-            # Core statements built once per store: ingest is the hot path, and
-            # the ORM's per-call statement construction cost more than SQLite did.
-            with self._write_lock, self.engine.begin() as connection:
-                connection.execute(
-                    self._insert_study,
-                    {
-                        "study_instance_uid": a.study_instance_uid,
-                        "patient_id": a.patient_id,
-                        "patient_name": a.patient_name,
-                        "patient_birth_date": a.patient_birth_date,
-                        "patient_sex": a.patient_sex,
-                        "study_date": a.study_date,
-                        "study_time": a.study_time,
-                        "accession_number": a.accession_number,
-                        "study_id": a.study_id,
-                        "study_description": a.study_description,
-                        "referring_physician_name": a.referring_physician_name,
-                        "created_at": now,
-                    },
-                )
-                connection.execute(
-                    self._insert_series,
-                    {
-                        "series_instance_uid": a.series_instance_uid,
-                        "study_instance_uid": a.study_instance_uid,
-                        "modality": a.modality,
-                        "series_number": a.series_number,
-                        "series_description": a.series_description,
-                        "body_part_examined": a.body_part_examined,
-                        "performed_procedure_step_start_date": (
-                            a.performed_procedure_step_start_date
-                        ),
-                        "frame_of_reference_uid": a.frame_of_reference_uid,
-                        "created_at": now,
-                    },
-                )
-                inserted = connection.execute(
-                    self._insert_instance,
-                    {
-                        "sop_instance_uid": a.sop_instance_uid,
-                        "series_instance_uid": a.series_instance_uid,
-                        "study_instance_uid": a.study_instance_uid,
-                        "sop_class_uid": a.sop_class_uid,
-                        "transfer_syntax_uid": a.transfer_syntax_uid,
-                        "instance_number": a.instance_number,
-                        "rows": a.rows,
-                        "columns": a.columns,
-                        "bits_allocated": a.bits_allocated,
-                        "number_of_frames": a.number_of_frames,
-                        "content_sha256": digest,
-                        "size_bytes": size,
-                        "source": source[:256],
-                        "received_at": now,
-                        "quarantine_reason": quarantine_reason,
-                        "released_at": None,
-                        "released_by": None,
-                    },
-                ).rowcount
-                if inserted and sealed_link is not None:
-                    connection.execute(
-                        self._insert_link,
-                        {
-                            "patient_pseudonym": sealed_link[0],
-                            "study_instance_uid": a.study_instance_uid,
-                            "sealed": sealed_link[1],
-                            "created_at": now,
-                        },
-                    )
-        except Exception as exc:
+        rows = _PendingRows(
+            study={
+                "study_instance_uid": a.study_instance_uid,
+                "patient_id": a.patient_id,
+                "patient_name": a.patient_name,
+                "patient_birth_date": a.patient_birth_date,
+                "patient_sex": a.patient_sex,
+                "study_date": a.study_date,
+                "study_time": a.study_time,
+                "accession_number": a.accession_number,
+                "study_id": a.study_id,
+                "study_description": a.study_description,
+                "referring_physician_name": a.referring_physician_name,
+                "created_at": now,
+            },
+            series={
+                "series_instance_uid": a.series_instance_uid,
+                "study_instance_uid": a.study_instance_uid,
+                "modality": a.modality,
+                "series_number": a.series_number,
+                "series_description": a.series_description,
+                "body_part_examined": a.body_part_examined,
+                "performed_procedure_step_start_date": a.performed_procedure_step_start_date,
+                "frame_of_reference_uid": a.frame_of_reference_uid,
+                "created_at": now,
+            },
+            instance={
+                "sop_instance_uid": a.sop_instance_uid,
+                "series_instance_uid": a.series_instance_uid,
+                "study_instance_uid": a.study_instance_uid,
+                "sop_class_uid": a.sop_class_uid,
+                "transfer_syntax_uid": a.transfer_syntax_uid,
+                "instance_number": a.instance_number,
+                "rows": a.rows,
+                "columns": a.columns,
+                "bits_allocated": a.bits_allocated,
+                "number_of_frames": a.number_of_frames,
+                "content_sha256": digest,
+                "size_bytes": size,
+                "source": source[:256],
+                "received_at": now,
+                "quarantine_reason": quarantine_reason,
+                "released_at": None,
+                "released_by": None,
+            },
+            link=None
+            if sealed_link is None
+            else {
+                "patient_pseudonym": sealed_link[0],
+                "study_instance_uid": a.study_instance_uid,
+                "sealed": sealed_link[1],
+                "created_at": now,
+            },
+        )
+        self._commit_in_group(rows)
+        if rows.error is not None:
             self._discard_unreferenced(digest)
             raise StoreError(
-                f"could not record instance {a.sop_instance_uid}: {exc}; nothing was stored"
-            ) from exc
-        if not inserted:
+                f"could not record instance {a.sop_instance_uid}: {rows.error}; nothing was stored"
+            ) from rows.error
+        if not rows.inserted:
             self._discard_unreferenced(digest)
             return PutStatus.DUPLICATE
         return PutStatus.STORED
+
+    def _commit_in_group(self, rows: _PendingRows) -> None:
+        """Commit ``rows``, together with whatever other writers queued meanwhile.
+
+        Group commit: the writer that gets the lock commits every queued row
+        set in one transaction, so concurrent senders share one durable
+        commit (one WAL fsync) instead of queueing for one each. Each caller
+        returns only once its own rows are committed, or have failed. When a
+        group fails, its row sets are retried one by one, so one bad instance
+        cannot fail its neighbours.
+        """
+        with self._queue_lock:
+            self._queue.append(rows)
+        with self._write_lock:
+            if rows.done:
+                return
+            with self._queue_lock:
+                group, self._queue = self._queue, []
+            try:
+                with self.engine.begin() as connection:
+                    for queued in group:
+                        queued.inserted = self._insert_rows(connection, queued)
+            except Exception:
+                for queued in group:
+                    self._commit_alone(queued)
+            for queued in group:
+                queued.done = True
+
+    def _commit_alone(self, rows: _PendingRows) -> None:
+        try:
+            with self.engine.begin() as connection:
+                rows.inserted = self._insert_rows(connection, rows)
+        except Exception as exc:
+            rows.inserted = False
+            rows.error = exc
+
+    def _insert_rows(self, connection: Connection, rows: _PendingRows) -> bool:
+        connection.execute(self._insert_study, rows.study)
+        connection.execute(self._insert_series, rows.series)
+        inserted = bool(connection.execute(self._insert_instance, rows.instance).rowcount)
+        if inserted and rows.link is not None:
+            connection.execute(self._insert_link, rows.link)
+        return inserted
 
     def _discard_unreferenced(self, digest: str) -> None:
         with self._write_lock, Session(self.engine) as session:

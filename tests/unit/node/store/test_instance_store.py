@@ -112,6 +112,32 @@ def test_failed_row_write_leaves_no_file(store: InstanceStore) -> None:
     assert store.count_instances() == 0
 
 
+def test_one_bad_instance_in_a_commit_group_fails_alone(store: InstanceStore) -> None:
+    """Concurrent puts share commits; a failing row set must not take its group down."""
+    results: dict[int, object] = {}
+
+    def put(n: int) -> None:
+        attributes = _attrs(n, study=None) if n == 4 else _attrs(n)
+        try:
+            results[n] = store.put(attributes, f"grouped-{n}".encode(), source="t")
+        except StoreError as exc:
+            results[n] = exc
+
+    threads = [threading.Thread(target=put, args=(n,)) for n in range(9)]
+    # Hold the writer's lock until all nine have queued, so they commit as one group.
+    with store._write_lock:
+        for thread in threads:
+            thread.start()
+        while len(store._queue) < 9:
+            threading.Event().wait(0.01)
+    for thread in threads:
+        thread.join()
+    assert isinstance(results.pop(4), StoreError)
+    assert set(results.values()) == {PutStatus.STORED}
+    assert store.count_instances() == 8
+    assert len(list(store.blobs.digests())) == 8  # the failed one's file is gone
+
+
 def test_sweep_removes_files_without_rows(store: InstanceStore) -> None:
     store.put(_attrs(1), b"kept", source="t")
     orphan = store.blobs.put(b"crashed before commit")
