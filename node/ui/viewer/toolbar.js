@@ -28,6 +28,7 @@ export function buildToolbar(actions, { readOnly = false, kinds = new Set(), sav
           "aria-pressed": "false",
           "aria-keyshortcuts": tool.key.toUpperCase(),
           title: `${tool.label} (${tool.key.toUpperCase()})`,
+          "aria-label": `${tool.label} (${tool.key.toUpperCase()})`,
           dataset: { tool: tool.name },
           text: `${tool.label} `,
         }, h("kbd", { text: tool.key.toUpperCase() }));
@@ -91,7 +92,7 @@ export function buildToolbar(actions, { readOnly = false, kinds = new Set(), sav
       : h(
           "span",
           { class: "toolgroup" },
-          h("label", { for: brush.id, text: "Brush" }),
+          h("label", { for: brush.id, text: "Brush size" }),
           brush,
           h("span", { class: "choice" }, interpolate, h("label", { for: interpolate.id, text: "Interpolate key slices" })),
         ),
