@@ -38,7 +38,7 @@ from shared.agreement import dice, match_boxes, match_keypoints, match_polygons
 from shared.formats.rle import rle_decode
 from shared.schemas import Guideline, Label, LabelKind, Scale
 
-__all__ = ["LabelAgreement", "measure_agreement", "reader_mask"]
+__all__ = ["LabelAgreement", "mask_slices", "measure_agreement", "reader_mask", "split_mask"]
 
 
 @dataclass(frozen=True)
@@ -86,17 +86,38 @@ def _classification_pair(label: Label, a: str | None, b: str | None) -> tuple[fl
 def reader_mask(
     annotations: Sequence[AnnotationRecord], slices: Sequence[TaskSlice], keys: Sequence[int]
 ) -> npt.NDArray[np.bool_]:
-    """One reader's masks of a label, stacked over ``keys`` (slice indices)."""
-    if not keys:
-        return np.zeros((0, 1, 1), dtype=bool)
-    image = slices[keys[0]]
-    volume = np.zeros((len(keys), image.rows, image.columns), dtype=bool)
-    position = {k: i for i, k in enumerate(keys)}
+    """One reader's masks of a label over the slices ``keys``, flattened and concatenated.
+
+    Each slice contributes its own ``rows × columns`` pixels in row-major order,
+    so slices of different sizes stack; :func:`split_mask` undoes it.
+    """
+    offsets = _offsets(slices, keys)
+    flat = np.zeros(offsets[-1] if offsets else 0, dtype=bool)
+    where = {k: i for i, k in enumerate(keys)}
     for geometry in _drawn(annotations):
         for key, rle in geometry.get("slices", {}).items():
-            if int(key) in position:
-                volume[position[int(key)]] |= rle_decode(rle)
-    return volume
+            i = where.get(int(key))
+            if i is not None:
+                flat[offsets[i] : offsets[i + 1]] |= rle_decode(rle).ravel()
+    return flat
+
+
+def _offsets(slices: Sequence[TaskSlice], keys: Sequence[int]) -> list[int]:
+    offsets = [0]
+    for k in keys:
+        offsets.append(offsets[-1] + slices[k].rows * slices[k].columns)
+    return offsets
+
+
+def split_mask(
+    flat: npt.NDArray[np.bool_], slices: Sequence[TaskSlice], keys: Sequence[int]
+) -> dict[int, npt.NDArray[np.bool_]]:
+    """Undo :func:`reader_mask`: slice index → 2D mask."""
+    offsets = _offsets(slices, keys)
+    return {
+        k: flat[offsets[i] : offsets[i + 1]].reshape(slices[k].rows, slices[k].columns)
+        for i, k in enumerate(keys)
+    }
 
 
 def mask_slices(per_reader: Mapping[str, Sequence[AnnotationRecord]]) -> list[int]:

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from node.annotate.agreement import mask_slices, reader_mask
+from node.annotate.agreement import mask_slices, reader_mask, split_mask
 from node.annotate.records import AnnotationRecord, TaskSlice
 from shared.agreement import match_boxes, match_keypoints, match_polygons
 from shared.agreement.polygon import polygon_iou
@@ -92,10 +92,8 @@ def _mask(
         return "staple", {"annotations": [], "detail": {}}
     volumes = np.stack([reader_mask(a, slices, keys) for a in per_reader.values()])
     result = staple(volumes)
-    consensus = result.consensus(0.5)
-    encoded = {
-        str(k): dict(rle_encode(consensus[i])) for i, k in enumerate(keys) if consensus[i].any()
-    }
+    planes = split_mask(result.consensus(0.5), slices, keys)
+    encoded = {str(k): dict(rle_encode(plane)) for k, plane in planes.items() if plane.any()}
     readers = list(per_reader)
     detail = {
         "prior": result.prior,

@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from node.annotate.access import require_viewer, sees_everyone
@@ -294,7 +295,15 @@ class RevisionService:
         )
         row.head_revision = revision
         row.deleted = tombstone
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError:
+            # Another writer (another process on this database) saved this revision first.
+            raise RevisionConflictError(
+                f"annotation {row.id} already has a revision {revision}: someone saved it in "
+                "between; reload it and reapply your change",
+                head_revision=revision,
+            ) from None
 
     def _head(
         self, session: Session, row: AnnotationRow, *, include_deleted: bool = False
