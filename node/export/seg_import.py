@@ -215,8 +215,14 @@ class SegImporter:
                 sop_class_uid=SEGMENTATION_STORAGE,
                 sop_instance_uid=uid or None,
             )
-        open_rows = [task for task, status in rows if status not in ("done",)]
-        task: TaskRow = (open_rows or [rows[0][0]])[0]
+        open_rows = [task for task, status in rows if status != "done"]
+        if not open_rows:
+            raise _error(
+                f"{reader!r} has completed task {rows[0][0].id} of this series, so it takes no "
+                "more annotations; ask a reviewer to reopen your part, then send the SEG again",
+                uid,
+            )
+        task: TaskRow = open_rows[0]
         return task
 
     def _place(
