@@ -1,4 +1,4 @@
-// Building DOM nodes without innerHTML: text always goes in as text, never as markup.
+// Building DOM nodes: text always goes in as text nodes, never parsed as markup.
 
 /**
  * Create an element. `attrs` keys: `class`, `text`, `on<event>` (listeners),

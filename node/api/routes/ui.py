@@ -15,7 +15,8 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import RedirectResponse
-from starlette.responses import Response
+from starlette.exceptions import HTTPException
+from starlette.responses import PlainTextResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
@@ -65,7 +66,10 @@ class _SecuredStaticFiles(StaticFiles):
     """Static files with the UI's security headers on every answer (404s included)."""
 
     async def get_response(self, path: str, scope: Scope) -> Response:
-        response = await super().get_response(path, scope)
+        try:
+            response = await super().get_response(path, scope)
+        except HTTPException as exc:  # a missing file: answer here, so the headers go along
+            response = PlainTextResponse(str(exc.detail), status_code=exc.status_code)
         response.headers.update(_SECURITY_HEADERS)
         return response
 
