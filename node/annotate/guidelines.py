@@ -53,6 +53,7 @@ class GuidelineRegistry:
 
     def __init__(self, work: UnitOfWork) -> None:
         self._work = work
+        self._parsed: dict[int, GuidelineVersion] = {}
 
     def load(self, guideline: Guideline, *, loaded_by: str) -> tuple[GuidelineVersion, bool]:
         """Store a guideline version; returns it and whether it was new."""
@@ -110,11 +111,16 @@ class GuidelineRegistry:
             return _version(row)
 
     def by_id(self, session: Session, version_id: int) -> GuidelineVersion:
-        """The version with this id, read in ``session``."""
+        """The version with this id, read in ``session`` (parsed once: versions never change)."""
+        cached = self._parsed.get(version_id)
+        if cached is not None:
+            return cached
         row = session.get(GuidelineVersionRow, version_id)
         if row is None:
             raise NotFoundError(f"no guideline version with id {version_id}")
-        return _version(row)
+        version = _version(row)
+        self._parsed[version_id] = version
+        return version
 
     def list(self) -> list[GuidelineVersion]:
         """Every loaded version, by name then load time."""

@@ -148,9 +148,10 @@ def annotations_of(
     task_id: int,
     *,
     reader: str | None = None,
+    label: str | None = None,
     include_deleted: bool = False,
 ) -> list[AnnotationRecord]:
-    """Annotations of a task at their head revision (one reader's, or everyone's)."""
+    """Annotations of a task at their head revision (one reader's or everyone's, one label's)."""
     statement = (
         select(AnnotationRow, AnnotationRevisionRow)
         .join(
@@ -163,6 +164,8 @@ def annotations_of(
     )
     if reader is not None:
         statement = statement.where(AnnotationRow.reader == reader)
+    if label is not None:
+        statement = statement.where(AnnotationRow.label == label)
     if not include_deleted:
         statement = statement.where(AnnotationRow.deleted.is_(False))
     return [

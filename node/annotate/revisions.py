@@ -159,7 +159,9 @@ class RevisionService:
         payload = parse_payload(data)
         guideline = self._guidelines.by_id(session, task.guideline_version_id).guideline
         live = [
-            a for a in annotations_of(session, task.id, reader=reader) if a.annotation_id != exclude
+            a
+            for a in annotations_of(session, task.id, reader=reader, label=payload.label)
+            if a.annotation_id != exclude
         ]
         return validate_annotation(payload, guideline, task.slices, live=live)
 

@@ -114,3 +114,20 @@ def test_mask_diff_counts_pixels() -> None:
     after = {"kind": "mask", "label": "m", "geometry": {"slices": {"0": rle_b, "1": rle_a}}}
     diff = diff_payloads(before, after)
     assert diff["mask"] == {"0": {"added": 2, "removed": 1}, "1": {"added": 2, "removed": 0}}
+
+
+def test_every_action_is_audited_in_its_transaction(world: World) -> None:
+    audit = world.runtime.audit
+    before = audit.count()
+    aid = world.service.revisions.create(world.task_id, "alice", box()).annotation_id
+    world.service.revisions.revise(aid, "alice", 1, box(x0=12))
+    world.service.tasks.view(world.task_id, principal("alice"))
+    with pytest.raises(RevisionConflictError):
+        world.service.revisions.revise(aid, "alice", 1, box(x0=14))  # refused: nothing audited
+    entries = list(audit.entries(after_seq=before))
+    assert [(e.actor, e.action, e.target_type) for e in entries] == [
+        ("alice", "created", "annotation"),
+        ("alice", "changed", "annotation"),
+        ("alice", "viewed", "task"),
+    ]
+    assert entries[1].detail["revision"] == 2
