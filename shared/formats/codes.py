@@ -10,6 +10,7 @@ Classification values are coded the same private way.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,13 +56,15 @@ class LabelCoding:
 def label_coding(label: str) -> LabelCoding:
     """Return the category and type codes for a guideline label name.
 
-    Names are matched case-insensitively, ignoring a plural ``s`` and
-    surrounding spaces ("Nodules" → SCT 27925004 Nodule).
+    The name, or else its first word (words split on ``-``, ``_``, ``.`` and
+    spaces), is matched case-insensitively, ignoring a plural ``s``:
+    "Nodules" and "nodule-mask" → SCT 27925004 Nodule.
     """
     key = label.strip().lower()
-    known = _KNOWN.get(key) or _KNOWN.get(key.removesuffix("s"))
-    if known is not None:
-        return LabelCoding(category=known[0], type=known[1])
+    for word in (key, *re.split(r"[-_. ]+", key)):
+        known = _KNOWN.get(word) or _KNOWN.get(word.removesuffix("s"))
+        if known is not None:
+            return LabelCoding(category=known[0], type=known[1])
     return LabelCoding(
         category=codes.SCT.Tissue,
         type=Code(value=label, scheme_designator=HARMONIA_SCHEME, meaning=label),

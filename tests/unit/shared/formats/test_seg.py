@@ -33,7 +33,7 @@ def volume_of(segment_masks: dict[str, np.ndarray], phantom: PhantomSeries) -> n
 
 def test_round_trip_of_two_labels(phantom: PhantomSeries, sources: list[FileDataset]) -> None:
     truth = phantom.ground_truth()
-    masks = {"nodule": truth == 1, "liver lesion": truth >= 2}
+    masks = {"nodule": truth == 1, "liver cyst": truth >= 2}
     seg = write_segmentation(
         sources, masks, series_description="Reader alice", content_creator="alice"
     )
@@ -46,7 +46,7 @@ def test_round_trip_of_two_labels(phantom: PhantomSeries, sources: list[FileData
     content = read_segmentation(reread(seg))
     assert content.referenced_series_instance_uid == phantom.series_instance_uid
     assert content.content_creator == "alice"
-    assert list(content.segments) == ["nodule", "liver lesion"]
+    assert list(content.segments) == ["nodule", "liver cyst"]
     nodule = content.segments["nodule"]
     assert nodule.type.value == "27925004"
     assert nodule.category.value == "49755003"
@@ -54,7 +54,7 @@ def test_round_trip_of_two_labels(phantom: PhantomSeries, sources: list[FileData
         np.testing.assert_array_equal(
             volume_of(content.segments[label].by_source_instance(), phantom), mask
         )
-    other = content.segments["liver lesion"]
+    other = content.segments["liver cyst"]
     assert other.type.scheme_designator == "99HARMONIA"
     assert seg.CodingSchemeIdentificationSequence[0].CodingSchemeDesignator == "99HARMONIA"
     assert all(p is not None for p in other.positions)
@@ -119,3 +119,15 @@ def test_frames_without_source_reference(
     assert all(p in positions for p in segment.positions)
     with pytest.raises(SegmentationReadError, match="by position"):
         segment.by_source_instance()
+
+
+def test_label_codes() -> None:
+    from shared.formats import label_coding
+
+    assert label_coding("Nodules").type.value == "27925004"
+    assert label_coding("nodule-mask").type.value == "27925004"
+    assert label_coding("lesion").category.value == "49755003"
+    assert label_coding("tissue").category.value == "85756007"
+    other = label_coding("lung-rads")
+    assert (other.type.scheme_designator, other.type.value) == ("99HARMONIA", "lung-rads")
+    assert other.category.value == "85756007"
