@@ -11,6 +11,7 @@ raise, and nothing else::
     ├── node.errors.NodeError       everything the hospital node raises
     ├── shared.agreement.errors.AgreementError   agreement metrics and their statistics
     ├── shared.consensus.errors.ConsensusError   majority vote, STAPLE, disagreement
+    ├── shared.crypto.errors.CryptoError         keys, canonical JSON, signatures, certificates
     ├── shared.formats.errors.FormatError        RLE, polygons, DICOM SEG/SR, NIfTI, COCO
     └── (the coordinator tree arrives with its package)
 
