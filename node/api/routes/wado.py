@@ -5,6 +5,8 @@ stored file at a time. ``Accept`` picks the transfer syntax: ``*`` (as
 stored), or Explicit VR Little Endian (the PS3.18 default when none is
 named; the node transcodes). Anything else is answered with 406.
 Quarantined instances exist only for administrators (others get 404).
+Retrieving instances (not metadata, frames or bulk data, which viewers fetch
+by the hundred) is recorded in the audit log as ``viewed``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from node.api.deps import ImageViewer, Runtime
+from node.audit import AuditAction
 from node.auth import Permission, Principal
 from node.dicom import retrieve
 from node.dicom.accept import parse_accept
@@ -52,10 +55,22 @@ def _stream(answer: retrieve.MultipartRetrieval) -> StreamingResponse:
 
 
 def _instances(
-    request: Request, runtime: NodeRuntime, records: list[InstanceRecord]
+    request: Request,
+    runtime: NodeRuntime,
+    principal: Principal,
+    records: list[InstanceRecord],
+    target: tuple[str, str],
 ) -> StreamingResponse:
     ranges = parse_accept(request.headers.get("accept"))
-    return _stream(retrieve.retrieve_instances(runtime.store, records, ranges))
+    answer = retrieve.retrieve_instances(runtime.store, records, ranges)
+    runtime.audit.record(
+        actor=principal.username,
+        action=AuditAction.VIEWED,
+        target_type=target[0],
+        target_id=target[1],
+        detail={"via": "wado-rs", "instances": len(records)},
+    )
+    return _stream(answer)
 
 
 def _metadata(
@@ -70,7 +85,8 @@ def retrieve_study(
     study: str, request: Request, runtime: Runtime, principal: ImageViewer
 ) -> StreamingResponse:
     """All instances of a study."""
-    return _instances(request, runtime, _records(runtime, principal, study))
+    records = _records(runtime, principal, study)
+    return _instances(request, runtime, principal, records, ("study", study))
 
 
 @router.get("/series/{series}")
@@ -78,7 +94,8 @@ def retrieve_series(
     study: str, series: str, request: Request, runtime: Runtime, principal: ImageViewer
 ) -> StreamingResponse:
     """All instances of a series."""
-    return _instances(request, runtime, _records(runtime, principal, study, series))
+    records = _records(runtime, principal, study, series)
+    return _instances(request, runtime, principal, records, ("series", series))
 
 
 @router.get(_INSTANCE)
@@ -91,7 +108,8 @@ def retrieve_instance(
     principal: ImageViewer,
 ) -> StreamingResponse:
     """One instance."""
-    return _instances(request, runtime, _records(runtime, principal, study, series, instance))
+    records = _records(runtime, principal, study, series, instance)
+    return _instances(request, runtime, principal, records, ("instance", instance))
 
 
 @router.get("/metadata")

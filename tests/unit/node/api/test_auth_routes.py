@@ -214,3 +214,17 @@ def test_issue_a_token_for_a_user_over_the_api(node: NodeRuntime, admin_token: s
         "/api/v1/tokens", json={"name": "x"}, headers={"Authorization": f"Bearer {admin_token}"}
     )
     assert no_scope.status_code == 400
+
+
+def test_wado_retrieval_is_audited_as_viewed(runtime: NodeRuntime, read_token: str) -> None:
+    from tests.unit.node.api.dicomweb_fixtures import ingest
+
+    stored = ingest(runtime, "CT_small.dcm")["CT_small.dcm"]
+    client = _client(runtime)
+    response = client.get(stored.url, headers={"Authorization": f"Bearer {read_token}"})
+    assert response.status_code == 200
+    viewed = [e for e in runtime.audit.entries() if e.action == "viewed"]
+    assert [(e.actor, e.target_type, e.target_id) for e in viewed] == [
+        ("token:test-reader", "instance", stored.instance)
+    ]
+    assert viewed[0].detail == {"via": "wado-rs", "instances": 1}
