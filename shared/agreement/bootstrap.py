@@ -3,7 +3,8 @@
 Items (cases, units) are resampled with replacement. Because every coefficient in
 this package is a function of sums over items, a resample is represented by the
 multinomial *count* of each item in it, and the statistic is recomputed from
-item-weighted sums — no data are copied. The interval is the percentile interval
+item-weighted sums — no data are copied — in blocks of resamples, so memory stays
+bounded however many resamples are asked for. The interval is the percentile interval
 (Efron & Tibshirani 1993, ch. 13). Resamples on which the statistic is undefined
 (``nan``) are dropped and counted in the method string.
 
@@ -23,6 +24,10 @@ from shared.agreement.errors import AgreementInputError
 from shared.agreement.estimate import check_confidence
 
 __all__ = ["bootstrap_interval"]
+
+_BLOCK_CELLS = 1 << 20
+"""Resamples are drawn and evaluated in blocks of at most this many (resample, item) weights;
+the draws are the same as one ``size=n_boot`` call, so a seed gives the same interval."""
 
 WeightedStatistic = Callable[[NDArray[np.float64]], NDArray[np.float64]]
 """Maps a (resamples × items) matrix of item weights to one value per resample."""
@@ -68,8 +73,13 @@ def bootstrap_interval(
     if n_boot == 0 or n_items == 0:
         return math.nan, math.nan, "none: bootstrap disabled (n_boot=0)"
     rng = np.random.default_rng(seed)
-    weights = rng.multinomial(n_items, np.full(n_items, 1.0 / n_items), size=n_boot)
-    values = np.asarray(statistic(weights.astype(np.float64)), dtype=np.float64)
+    uniform = np.full(n_items, 1.0 / n_items)
+    block = max(1, min(n_boot, _BLOCK_CELLS // n_items))  # bounded memory: ~8 MB of weights
+    parts = []
+    for start in range(0, n_boot, block):
+        weights = rng.multinomial(n_items, uniform, size=min(block, n_boot - start))
+        parts.append(np.asarray(statistic(weights.astype(np.float64)), dtype=np.float64))
+    values = np.concatenate(parts)
     finite = values[np.isfinite(values)]
     method = f"bootstrap: {n_boot} resamples of items, percentile interval, seed {seed}"
     dropped = n_boot - finite.size
