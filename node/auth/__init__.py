@@ -5,18 +5,20 @@ clients send bearer tokens, with bare scopes or issued for a user. Either
 resolves to a :class:`Principal` whose permissions every route checks.
 """
 
+from node.auth.lockout import LockoutPolicy, LoginThrottle
 from node.auth.passwords import PasswordHasher
 from node.auth.principals import SCOPE_PERMISSIONS, PrincipalResolver, SessionPrincipal
 from node.auth.roles import ROLE_PERMISSIONS, Permission, Principal, Role
 from node.auth.sessions import NewSession, SessionInfo, SessionService
 from node.auth.tokens import IssuedToken, Scope, TokenInfo, TokenService
-from node.auth.users import LockoutPolicy, User, UserService
+from node.auth.users import User, UserService
 
 __all__ = [
     "ROLE_PERMISSIONS",
     "SCOPE_PERMISSIONS",
     "IssuedToken",
     "LockoutPolicy",
+    "LoginThrottle",
     "NewSession",
     "PasswordHasher",
     "Permission",

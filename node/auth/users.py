@@ -4,12 +4,8 @@ A user signs in with a password (hashed with Argon2id) today; the columns
 ``identity_provider`` and ``external_subject`` leave room for OIDC sign-in,
 where a user has no password and is found by the provider's subject.
 
-Lockout: after ``max_failures`` failed sign-ins for one username within
-``window``, further attempts for that name are refused, without checking the
-password, until the oldest counted failure leaves the window. A successful
-sign-in clears the count. Unknown usernames count the same way, so the answer
-never tells which names exist. Every attempt is audited in the same
-transaction as the change it makes.
+Sign-in attempts go through the lockout of :mod:`node.auth.lockout`, and
+every attempt is audited in the same transaction as the change it makes.
 """
 
 from __future__ import annotations
@@ -17,29 +13,28 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import cast
 
-from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, Table, delete, insert, select, update
 
 from node.audit import AuditAction, AuditLog
+from node.auth.lockout import LockoutPolicy, LoginThrottle, locked_error
 from node.auth.passwords import PasswordHasher
 from node.auth.roles import Role
 from node.errors import (
     AccountDisabledError,
-    AccountLockedError,
     AuthError,
     InvalidUserError,
     NotFoundError,
     UserExistsError,
     WeakPasswordError,
 )
-from node.store.auth_tables import LoginFailureRow, SessionRow, UserRow
+from node.store.auth_tables import SessionRow, UserRow
 
-__all__ = ["LockoutPolicy", "User", "UserService"]
+__all__ = ["User", "UserService"]
 
 _users = cast(Table, UserRow.__table__)
-_failures = cast(Table, LoginFailureRow.__table__)
 _sessions = cast(Table, SessionRow.__table__)
 
 
@@ -62,18 +57,6 @@ class User:
             "role": self.role.value,
             "disabled": self.disabled,
         }
-
-
-@dataclass(frozen=True)
-class LockoutPolicy:
-    """How many failed sign-ins within which window lock a username."""
-
-    max_failures: int = 5
-    window: timedelta = timedelta(minutes=15)
-
-    def __post_init__(self) -> None:
-        if self.max_failures < 1 or self.window <= timedelta(0):
-            raise ValueError("lockout needs max_failures >= 1 and a positive window")
 
 
 class UserService:
@@ -109,6 +92,7 @@ class UserService:
         self.audit = audit
         self.hasher = hasher or PasswordHasher()
         self.lockout = lockout or LockoutPolicy()
+        self._throttle = LoginThrottle(self.lockout)
         self.min_password_length = min_password_length
         self._clock = clock
 
@@ -251,7 +235,7 @@ class UserService:
         now = self._clock()
         detail = {"remote": remote} if remote else {}
         with self.engine.begin() as connection:
-            retry_at = self._locked_until(connection, username, now)
+            retry_at = self._throttle.locked_until(connection, username, now)
         if retry_at is not None:
             self.audit.record(
                 actor=username,
@@ -260,13 +244,13 @@ class UserService:
                 target_id=username,
                 detail=detail,
             )
-            raise _locked(username, retry_at)
+            raise locked_error(username, retry_at)
         with self.engine.connect() as connection:
             row = self._row(connection, username)
         matched = self.hasher.verify(row.password_hash if row is not None else None, password)
         with self.engine.begin() as connection:
             if not matched:
-                connection.execute(insert(_failures).values(username=username, attempted_at=now))
+                self._throttle.record_failure(connection, username, now)
                 self.audit.append(
                     connection,
                     actor=username,
@@ -275,10 +259,10 @@ class UserService:
                     target_id=username,
                     detail=detail,
                 )
-                retry_at = self._locked_until(connection, username, now)
+                retry_at = self._throttle.locked_until(connection, username, now)
             else:
                 assert row is not None
-                connection.execute(delete(_failures).where(_failures.c.username == username))
+                self._throttle.clear(connection, username)
                 if not row.disabled:
                     self.audit.append(
                         connection,
@@ -305,7 +289,7 @@ class UserService:
                     )
         if not matched:
             if retry_at is not None:
-                raise _locked(username, retry_at)
+                raise locked_error(username, retry_at)
             raise AuthError("wrong username or password")
         assert row is not None
         if row.disabled:
@@ -371,43 +355,10 @@ class UserService:
     def _row(self, connection: Connection, username: str):  # type: ignore[no-untyped-def]
         return connection.execute(select(_users).where(_users.c.username == username)).one_or_none()
 
-    def _locked_until(
-        self, connection: Connection, username: str, now: datetime
-    ) -> datetime | None:
-        since = now - self.lockout.window
-        connection.execute(delete(_failures).where(_failures.c.attempted_at < since))
-        times = (
-            connection.execute(
-                select(_failures.c.attempted_at)
-                .where(_failures.c.username == username, _failures.c.attempted_at >= since)
-                .order_by(_failures.c.attempted_at)
-            )
-            .scalars()
-            .all()
-        )
-        if len(times) < self.lockout.max_failures:
-            return None
-        oldest_counted = _aware(times[len(times) - self.lockout.max_failures])
-        return oldest_counted + self.lockout.window
-
     def failure_count(self, username: str) -> int:
         """Failed sign-ins for ``username`` still inside the lockout window."""
-        since = self._clock() - self.lockout.window
         with self.engine.connect() as connection:
-            query = (
-                select(func.count())
-                .select_from(_failures)
-                .where(_failures.c.username == username, _failures.c.attempted_at >= since)
-            )
-            return int(connection.execute(query).scalar_one())
-
-
-def _locked(username: str, retry_at: datetime) -> AccountLockedError:
-    return AccountLockedError(
-        f"too many failed sign-ins for {username!r}; try again after "
-        f"{retry_at.isoformat(timespec='seconds')} (or ask an admin to reset the password)",
-        retry_at=retry_at,
-    )
+            return self._throttle.failure_count(connection, username, self._clock())
 
 
 def _user(row) -> User:  # type: ignore[no-untyped-def]
@@ -433,7 +384,3 @@ def _valid_username(username: str) -> str:
     if not 1 <= len(name) <= 64 or not all(c.isalnum() or c in "._-@" for c in name):
         raise InvalidUserError(f"username {username!r} must be 1-64 letters, digits or . _ - @")
     return name
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
