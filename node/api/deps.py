@@ -65,7 +65,10 @@ def current_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     session_id: Annotated[str | None, Depends(_cookie)],
 ) -> Principal:
-    """Who the request acts as: the bearer token's principal, else the session's user."""
+    """Who the request acts as: the bearer token's principal, else the session's user.
+
+    For a session, ``request.state.session`` holds its :class:`SessionInfo`.
+    """
     if credentials is not None:
         return runtime.principals.from_token(credentials.credentials)
     if session_id:
@@ -77,6 +80,7 @@ def current_principal(
                 f"missing or wrong {CSRF_HEADER} header: send the csrf_token that "
                 "/api/auth/login or /api/auth/me returned"
             )
+        request.state.session = resolved.session
         return resolved.principal
     raise AuthError(
         "not signed in: send 'Authorization: Bearer <API token>', or sign in at /api/auth/login"

@@ -31,6 +31,9 @@ def login(body: LoginRequest, request: Request, response: Response, runtime: Run
     """Check the password and start a session."""
     remote = request.client.host if request.client else ""
     user = runtime.users.authenticate(body.username, body.password, remote=remote)
+    previous = request.cookies.get(SESSION_COOKIE)
+    if previous:
+        runtime.sessions.end(previous)  # a sign-in always gets a fresh session id
     new = runtime.sessions.create(user.id)
     response.set_cookie(
         SESSION_COOKIE,
@@ -71,10 +74,8 @@ def logout(request: Request, principal: CurrentPrincipal, runtime: Runtime) -> R
 @router.get("/me")
 def me(request: Request, principal: CurrentPrincipal, runtime: Runtime) -> Any:
     """Who the caller is, what they may do, and (for a session) its CSRF token."""
-    csrf = None
-    session_id = request.cookies.get(SESSION_COOKIE)
-    if principal.via == "session" and session_id:
-        csrf = runtime.sessions.resolve(session_id).csrf_token
+    session = getattr(request.state, "session", None) if principal.via == "session" else None
+    csrf = session.csrf_token if session is not None else None
     user = runtime.users.get_by_id(principal.user_id) if principal.user_id is not None else None
     return {"user": _user_json(user, principal), "csrf_token": csrf}
 

@@ -70,6 +70,17 @@ def test_production_refuses_an_insecure_cookie(tmp_path: object) -> None:
         )
 
 
+def test_signing_in_again_replaces_the_session(node: NodeRuntime) -> None:
+    client = _client(node)
+    _login(client, "ann")
+    first = client.cookies.get("harmonia_session")
+    _login(client, "ann")
+    assert client.cookies.get("harmonia_session") != first
+    old = _client(node)
+    old.cookies.set("harmonia_session", first or "")
+    assert old.get("/api/auth/me").status_code == 401
+
+
 def test_safe_requests_need_no_csrf_token(node: NodeRuntime) -> None:
     client = _client(node)
     _login(client, "ann")

@@ -5,7 +5,8 @@ app's real routes, so a route added without an entry here fails
 (``test_every_route_is_in_the_table``): add it with the permission its
 dependency checks. For each route and each caller (unauthenticated, an
 annotator, a reviewer and an admin signed in with a session cookie, a bare
-``read`` token and a bare ``ingest`` token) it sends a request with dummy path
+``read`` token, a bare ``ingest`` token and a token issued for the annotator)
+it sends a request with dummy path
 parameters and a minimal JSON body, and checks:
 
 * the node never answers 500;
@@ -196,6 +197,8 @@ def app(node: NodeRuntime) -> FastAPI:
 def _callers(node: NodeRuntime) -> list[Caller]:
     read = node.tokens.issue("matrix-read", [Scope.READ]).token
     ingest = node.tokens.issue("matrix-ingest", [Scope.INGEST]).token
+    annotator_id = node.users.get(f"matrix-{Role.ANNOTATOR.value}").id
+    for_annotator = node.tokens.issue("matrix-ann-token", [], user_id=annotator_id).token
     return [
         Caller("unauthenticated", None),
         Caller("annotator", ROLE_PERMISSIONS[Role.ANNOTATOR], role=Role.ANNOTATOR),
@@ -203,6 +206,7 @@ def _callers(node: NodeRuntime) -> list[Caller]:
         Caller("admin", ROLE_PERMISSIONS[Role.ADMIN], role=Role.ADMIN),
         Caller("read token", SCOPE_PERMISSIONS[Scope.READ], token=read),
         Caller("ingest token", SCOPE_PERMISSIONS[Scope.INGEST], token=ingest),
+        Caller("annotator's token", ROLE_PERMISSIONS[Role.ANNOTATOR], token=for_annotator),
     ]
 
 
