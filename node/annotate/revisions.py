@@ -11,6 +11,7 @@ up in the database. Deleting appends a tombstone revision; nothing is lost.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -21,7 +22,6 @@ from node.annotate.access import require_viewer, sees_everyone
 from node.annotate.guidelines import GuidelineRegistry
 from node.annotate.queries import (
     annotation_row,
-    annotations_of,
     reader_part,
     task_record,
     task_row,
@@ -30,11 +30,16 @@ from node.annotate.records import (
     AnnotationRecord,
     ReaderStatus,
     RevisionRecord,
-    TaskRecord,
     TaskStatus,
 )
 from node.annotate.unit_of_work import UnitOfWork
-from node.annotate.validation import parse_payload, validate_annotation
+from node.annotate.validation import (
+    LiveAnnotation,
+    check_annotation,
+    check_duplicate,
+    geometry_key,
+    parse_payload,
+)
 from node.auth.roles import Principal
 from node.errors import (
     InvalidPayloadError,
@@ -53,15 +58,17 @@ def _canonical(payload: dict[str, Any]) -> str:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"))
 
 
-def _writable_part(session: Session, task: TaskRecord, username: str) -> TaskReaderRow:
-    part = reader_part(session, task.id, username)
+def _writable_part(
+    session: Session, task_id: int, task_status: str, username: str
+) -> TaskReaderRow:
+    part = reader_part(session, task_id, username)
     if part is None:
         raise NotAssignedError(
-            f"you are not a reader of task {task.id}; only its assigned readers annotate it"
+            f"you are not a reader of task {task_id}; only its assigned readers annotate it"
         )
-    if task.status is not TaskStatus.OPEN or part.status == ReaderStatus.DONE:
+    if task_status != TaskStatus.OPEN or part.status == ReaderStatus.DONE:
         raise TaskStateError(
-            f"you have completed task {task.id}; annotations can change again only if a "
+            f"you have completed task {task_id}; annotations can change again only if a "
             "reviewer rejects your part"
         )
     return part
@@ -147,31 +154,44 @@ class RevisionService:
         self._work = work
         self._guidelines = guidelines
 
-    def _validated(
-        self,
-        session: Session,
-        task: TaskRecord,
-        reader: str,
-        data: object,
-        *,
-        exclude: int | None = None,
-    ) -> dict[str, Any]:
+    def _checked(self, task_id: int, reader: str, data: object) -> tuple[dict[str, Any], int]:
+        """Parse and check a payload outside the write transaction (rules 1-7).
+
+        The CPU work (RLE decoding, interpolation, re-encoding) runs here, so
+        concurrent savers overlap it with each other's commits. Returns the
+        payload to store and the guideline version id.
+        """
+        with self._work.read() as session:
+            task = task_record(session, task_id)
+            _writable_part(session, task.id, task.status, reader)
+            guideline = self._guidelines.by_id(session, task.guideline_version_id).guideline
         payload = parse_payload(data)
-        guideline = self._guidelines.by_id(session, task.guideline_version_id).guideline
-        live = [
-            a
-            for a in annotations_of(session, task.id, reader=reader, label=payload.label)
-            if a.annotation_id != exclude
-        ]
-        return validate_annotation(payload, guideline, task.slices, live=live)
+        return check_annotation(payload, guideline, task.slices), task.guideline_version_id
+
+    def _check_live(
+        self, session: Session, task_id: int, reader: str, stored: dict[str, Any], exclude: int
+    ) -> None:
+        statement = select(
+            AnnotationRow.id, AnnotationRow.label, AnnotationRow.geometry_sha256
+        ).where(
+            AnnotationRow.task_id == task_id,
+            AnnotationRow.reader == reader,
+            AnnotationRow.label == stored["label"],
+            AnnotationRow.deleted.is_(False),
+            AnnotationRow.id != exclude,
+        )
+        check_duplicate(
+            stored,
+            [LiveAnnotation(i, label, digest) for i, label, digest in session.execute(statement)],
+        )
 
     def create(self, task_id: int, reader: str, data: object) -> AnnotationRecord:
         """Save a new annotation (revision 1) by ``reader`` on the task."""
+        stored, version_id = self._checked(task_id, reader, data)
         with self._work.write() as session:
-            task = task_record(session, task_id)
-            part = _writable_part(session, task, reader)
-            stored = self._validated(session, task, reader, data)
-            now = self._work.now()
+            task = task_row(session, task_id)
+            part = _writable_part(session, task.id, task.status, reader)
+            self._check_live(session, task.id, reader, stored, exclude=0)
             row = AnnotationRow(
                 task_id=task.id,
                 reader=reader,
@@ -179,11 +199,12 @@ class RevisionService:
                 kind=stored["kind"],
                 head_revision=1,
                 deleted=False,
-                created_at=now,
+                geometry_sha256=geometry_key(stored),
+                created_at=self._work.now(),
             )
             session.add(row)
             session.flush()
-            self._append(session, row, 1, stored, reader, task, tombstone=False)
+            saved_at = self._append(session, row, 1, stored, reader, version_id, tombstone=False)
             if part.status == ReaderStatus.ASSIGNED:
                 part.status = ReaderStatus.IN_PROGRESS.value
             self._work.record(
@@ -194,40 +215,44 @@ class RevisionService:
                 target_id=row.id,
                 detail={"task": task.id, "label": row.label, "revision": 1},
             )
-            return self._head(session, row)
+            return self._head(row, stored, version_id, saved_at)
 
     def revise(
         self, annotation_id: int, reader: str, base_revision: int, data: object
     ) -> AnnotationRecord:
         """Append a revision on top of ``base_revision``, which must be the head."""
+        with self._work.read() as session:
+            row = self._owned(session, annotation_id, reader, base_revision)
+            task_id, label, kind = row.task_id, row.label, row.kind
+        if isinstance(data, dict) and (data.get("label") != label or data.get("kind") != kind):
+            raise InvalidPayloadError(
+                f"annotation {annotation_id} is a {kind} of {label!r}; an annotation keeps "
+                "its label and kind: delete it and create a new one instead",
+                label=label,
+                field="label",
+            )
+        stored, version_id = self._checked(task_id, reader, data)
         with self._work.write() as session:
-            row, task = self._owned(session, annotation_id, reader, base_revision)
-            if isinstance(data, dict) and (
-                data.get("label") != row.label or data.get("kind") != row.kind
-            ):
-                raise InvalidPayloadError(
-                    f"annotation {row.id} is a {row.kind} of {row.label!r}; an annotation keeps "
-                    "its label and kind: delete it and create a new one instead",
-                    label=row.label,
-                    field="label",
-                )
-            stored = self._validated(session, task, reader, data, exclude=row.id)
+            row = self._owned(session, annotation_id, reader, base_revision)
+            self._check_live(session, row.task_id, reader, stored, exclude=row.id)
             revision = base_revision + 1
-            self._append(session, row, revision, stored, reader, task, tombstone=False)
+            saved_at = self._append(
+                session, row, revision, stored, reader, version_id, tombstone=False
+            )
             self._work.record(
                 session,
                 actor=reader,
                 action="changed",
                 target_type="annotation",
                 target_id=row.id,
-                detail={"task": task.id, "label": row.label, "revision": revision},
+                detail={"task": row.task_id, "label": row.label, "revision": revision},
             )
-            return self._head(session, row, include_deleted=False)
+            return self._head(row, stored, version_id, saved_at)
 
     def tombstone(self, annotation_id: int, reader: str, base_revision: int) -> AnnotationRecord:
         """Delete an annotation by appending a tombstone revision (history kept)."""
         with self._work.write() as session:
-            row, task = self._owned(session, annotation_id, reader, base_revision)
+            row = self._owned(session, annotation_id, reader, base_revision)
             head = session.execute(
                 select(AnnotationRevisionRow).where(
                     AnnotationRevisionRow.annotation_id == row.id,
@@ -236,28 +261,30 @@ class RevisionService:
             ).scalar_one()
             revision = base_revision + 1
             stored = json.loads(head.payload)
-            self._append(session, row, revision, stored, reader, task, tombstone=True)
+            saved_at = self._append(
+                session, row, revision, stored, reader, head.guideline_version_id, tombstone=True
+            )
             self._work.record(
                 session,
                 actor=reader,
                 action="deleted",
                 target_type="annotation",
                 target_id=row.id,
-                detail={"task": task.id, "label": row.label, "revision": revision},
+                detail={"task": row.task_id, "label": row.label, "revision": revision},
             )
-            return self._head(session, row, include_deleted=True)
+            return self._head(row, stored, head.guideline_version_id, saved_at)
 
     def _owned(
         self, session: Session, annotation_id: int, reader: str, base_revision: int
-    ) -> tuple[AnnotationRow, TaskRecord]:
+    ) -> AnnotationRow:
         row = annotation_row(session, annotation_id)
         if row.reader != reader:
             raise NotAssignedError(
                 f"annotation {annotation_id} belongs to another reader; you can change only "
                 "your own annotations"
             )
-        task = task_record(session, row.task_id)
-        _writable_part(session, task, reader)
+        task = task_row(session, row.task_id)
+        _writable_part(session, task.id, task.status, reader)
         if row.deleted:
             raise TaskStateError(
                 f"annotation {annotation_id} was deleted at revision {row.head_revision}; "
@@ -267,11 +294,10 @@ class RevisionService:
             raise RevisionConflictError(
                 f"annotation {annotation_id} is at revision {row.head_revision}, not "
                 f"{base_revision}: someone saved it in between; reload it, reapply your "
-                "change and send base_revision "
-                f"{row.head_revision}",
+                f"change and send base_revision {row.head_revision}",
                 head_revision=row.head_revision,
             )
-        return row, task
+        return row
 
     def _append(
         self,
@@ -280,23 +306,25 @@ class RevisionService:
         revision: int,
         stored: dict[str, Any],
         author: str,
-        task: TaskRecord,
+        guideline_version_id: int,
         *,
         tombstone: bool,
-    ) -> None:
+    ) -> datetime:
+        saved_at = self._work.now()
         session.add(
             AnnotationRevisionRow(
                 annotation_id=row.id,
                 revision=revision,
                 payload=_canonical(stored),
-                guideline_version_id=task.guideline_version_id,
+                guideline_version_id=guideline_version_id,
                 author=author,
-                created_at=self._work.now(),
+                created_at=saved_at,
                 tombstone=tombstone,
             )
         )
         row.head_revision = revision
         row.deleted = tombstone
+        row.geometry_sha256 = geometry_key(stored)
         try:
             session.flush()
         except IntegrityError:
@@ -306,16 +334,25 @@ class RevisionService:
                 "between; reload it and reapply your change",
                 head_revision=revision,
             ) from None
+        return saved_at
 
     def _head(
-        self, session: Session, row: AnnotationRow, *, include_deleted: bool = False
+        self, row: AnnotationRow, stored: dict[str, Any], version_id: int, saved_at: datetime
     ) -> AnnotationRecord:
-        for record in annotations_of(
-            session, row.task_id, reader=row.reader, include_deleted=include_deleted or row.deleted
-        ):
-            if record.annotation_id == row.id:
-                return record
-        raise NotFoundError(f"no annotation {row.id}")  # pragma: no cover - just written
+        return AnnotationRecord(
+            annotation_id=row.id,
+            task_id=row.task_id,
+            reader=row.reader,
+            label=row.label,
+            kind=row.kind,
+            revision=row.head_revision,
+            payload=stored,
+            author=row.reader,
+            created_at=row.created_at,
+            updated_at=saved_at,
+            deleted=row.deleted,
+            guideline_version_id=version_id,
+        )
 
     # -- reading history -------------------------------------------------------------
 

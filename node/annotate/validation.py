@@ -22,14 +22,16 @@ for lengths and interpolated slices filled in for masks.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from node.annotate.records import AnnotationRecord, TaskSlice
+from node.annotate.records import TaskSlice
 from node.errors import (
     ConfidenceOutOfScaleError,
     DuplicateAnnotationError,
@@ -57,7 +59,15 @@ from shared.schemas import (
     parse_annotation,
 )
 
-__all__ = ["geometry_key", "length_mm", "parse_payload", "validate_annotation"]
+__all__ = [
+    "LiveAnnotation",
+    "check_annotation",
+    "check_duplicate",
+    "geometry_key",
+    "length_mm",
+    "parse_payload",
+    "validate_annotation",
+]
 
 
 def parse_payload(data: object) -> AnnotationPayload:
@@ -69,8 +79,18 @@ def parse_payload(data: object) -> AnnotationPayload:
 
 
 def geometry_key(payload: dict[str, Any]) -> str:
-    """Canonical text of a stored payload's geometry, for duplicate detection."""
-    return json.dumps(payload.get("geometry") or {}, sort_keys=True, separators=(",", ":"))
+    """SHA-256 of a stored payload's canonical geometry, for duplicate detection."""
+    text = json.dumps(payload.get("geometry") or {}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class LiveAnnotation:
+    """What duplicate detection needs of an existing live annotation."""
+
+    annotation_id: int
+    label: str
+    geometry_sha256: str
 
 
 def length_mm(geometry: LengthGeometry, spacing: tuple[float, float] | None) -> float | None:
@@ -181,9 +201,21 @@ def validate_annotation(
     guideline: Guideline,
     slices: Sequence[TaskSlice],
     *,
-    live: Sequence[AnnotationRecord] = (),
+    live: Sequence[LiveAnnotation] = (),
 ) -> dict[str, Any]:
-    """Check ``payload`` and return the JSON to store.
+    """Check ``payload`` (rules 1-8) and return the JSON to store.
+
+    The same as :func:`check_annotation` followed by :func:`check_duplicate`.
+    """
+    stored = check_annotation(payload, guideline, slices)
+    check_duplicate(stored, live)
+    return stored
+
+
+def check_annotation(
+    payload: AnnotationPayload, guideline: Guideline, slices: Sequence[TaskSlice]
+) -> dict[str, Any]:
+    """Check rules 1-7 (everything but duplicates) and return the JSON to store.
 
     Parameters
     ----------
@@ -193,9 +225,6 @@ def validate_annotation(
         The task's guideline version.
     slices
         The task's slices in reading order.
-    live
-        The same reader's other live annotations in the task (the one being
-        revised excluded), for duplicate detection.
     """
     label = guideline.label(payload.label)
     if label is None:
@@ -235,12 +264,15 @@ def validate_annotation(
         stored["geometry"] = {"value": value}
     else:
         stored["geometry"] = _check_geometry(payload, slices, label.name)
-    _check_duplicate(stored, live)
     return stored
 
 
-def _check_duplicate(stored: dict[str, Any], live: Sequence[AnnotationRecord]) -> None:
-    same_label = [a for a in live if a.label == stored["label"] and not a.deleted]
+def check_duplicate(stored: dict[str, Any], live: Sequence[LiveAnnotation]) -> None:
+    """Rule 8: refuse a duplicate of the reader's other live annotations of the label.
+
+    ``live`` excludes the annotation being revised.
+    """
+    same_label = [a for a in live if a.label == stored["label"]]
     if stored["kind"] == "classification" and same_label:
         existing = same_label[0]
         raise DuplicateAnnotationError(
@@ -251,7 +283,7 @@ def _check_duplicate(stored: dict[str, Any], live: Sequence[AnnotationRecord]) -
         )
     key = geometry_key(stored)
     for existing in same_label:
-        if geometry_key(existing.payload) == key:
+        if existing.geometry_sha256 == key:
             raise DuplicateAnnotationError(
                 f"annotation {existing.annotation_id} already marks {stored['label']!r} with "
                 "identical geometry; this would be a duplicate",

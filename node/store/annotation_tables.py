@@ -130,9 +130,9 @@ class TaskReaderRow(Base):
 class AnnotationRow(Base):
     """An annotation's identity; its content lives in its revisions.
 
-    ``head_revision`` and ``deleted`` mirror the newest revision so worklists
-    and blinding need not scan revisions; they change in the same transaction
-    that appends the revision.
+    ``head_revision``, ``deleted`` and ``geometry_sha256`` mirror the newest
+    revision so worklists, blinding and duplicate checks need not read revisions;
+    they change in the same transaction that appends the revision.
     """
 
     __tablename__ = "annotations"
@@ -145,6 +145,7 @@ class AnnotationRow(Base):
     kind: Mapped[str] = mapped_column(String(16))
     head_revision: Mapped[int] = mapped_column(Integer)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    geometry_sha256: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(TS)
 
 

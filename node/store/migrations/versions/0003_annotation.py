@@ -99,6 +99,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("head_revision", sa.Integer, nullable=False),
         sa.Column("deleted", sa.Boolean, nullable=False),
+        sa.Column("geometry_sha256", sa.String(64), nullable=False),
         sa.Column("created_at", TS, nullable=False),
     )
     op.create_index("ix_annotations_task_reader", "annotations", ["task_id", "reader"])
