@@ -7,7 +7,7 @@ import { navigate } from "./router.js";
 import { bindShortcuts, guidelineOf, shortcutsHelp } from "./task.js";
 import { AnnotationSet, itemFromStored, newKey } from "./viewer/annotation-set.js";
 import { Annotator } from "./viewer/annotator.js";
-import { describe } from "./viewer/guideline-panel.js";
+import { describe, sliceOf } from "./viewer/guideline-panel.js";
 import { ImageCache } from "./viewer/image-cache.js";
 import { drawOverlays } from "./viewer/overlays.js";
 import { instanceSource } from "./viewer/sources.js";
@@ -102,7 +102,14 @@ export async function renderTask(container, params) {
     );
   });
 
-  // Synchronize slice, window and zoom/pan across every viewer on the page.
+  // Start where the readers drew, then keep slice, window and zoom/pan in step on every viewer.
+  const drawnSlices = readers
+    .flatMap(([, annotations]) => annotations.map((a) => sliceOf(itemFromStored("probe", a))))
+    .filter((slice) => slice !== null);
+  if (drawnSlices.length) {
+    const first = Math.min(...drawnSlices);
+    for (const viewer of viewers) viewer.setSlice(first, { silent: true });
+  }
   for (const viewer of viewers) {
     viewer.addEventListener("slice", (event) => {
       if (syncing) return;

@@ -100,7 +100,7 @@ export async function render(container, _params, query) {
             h(
               "tr",
               { dataset: { taskId: task.id } },
-              h("td", {}, task.description || task.series_instance_uid || `Task ${task.id}`,
+              h("td", { title: task.series_instance_uid }, task.description || `Task ${task.id}`,
                 reason(task) ? h("div", { class: "reject-reason", text: `Rejected: ${reason(task)}` }) : null),
               h("td", { text: task.project ?? "" }),
               h("td", { text: task.modality ?? "" }),

@@ -31,6 +31,7 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 READERS = ("alice", "bob")
 ADJUDICATOR = "carol"
 KEYBOARD_READER = "dave"
+MASK_READER = "erin"
 
 
 GUIDELINE_VERSION = "1.0-e2e"
@@ -80,7 +81,7 @@ def _project(node: NodeProcess, name: str, readers: list[str], reviewers: list[s
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with running_node(tmp_path_factory.mktemp("e2e-node") / "data") as node:
         series = stow_phantom(node, slices=12, size=256, seed=21)
-        for name in (*READERS, KEYBOARD_READER):
+        for name in (*READERS, KEYBOARD_READER, MASK_READER):
             create_user(node, name, "annotator")
         create_user(node, ADJUDICATOR, "reviewer")
         with admin_client(node) as client:
@@ -88,6 +89,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             assert loaded.status_code == 201, loaded.text
         _project(node, "e2e-flow", list(READERS), [ADJUDICATOR])
         _project(node, "e2e-keyboard", [KEYBOARD_READER], [ADJUDICATOR])
+        _project(node, "e2e-masks", [MASK_READER], [ADJUDICATOR])
         yield Stack(node, series, "e2e-flow", "e2e-keyboard")
 
 

@@ -233,7 +233,11 @@ export class Annotator {
   pointerHandlers() {
     return {
       down: (point, screen) => this.tools.press(point, screen),
-      move: (point, screen) => this.tools.move(point, screen),
+      move: (point, screen) => {
+        this.cursor = point; // the brush outline follows the mouse, and Space clicks there
+        this.tools.move(point, screen);
+        if (this.tools.tool === "brush" || this.tools.tool === "eraser") this.viewer.redraw();
+      },
       up: (point) => this.tools.release(point),
       dblclick: () => {
         if (this.tools.tool === "polygon") this.tools.finishPolygon();

@@ -37,9 +37,13 @@ export class GuidelinePanel {
     const classified = this.labels.filter((label) => label.kind === "classification");
     const group = uniqueId("label");
     this.element.append(
-      h("h2", { text: guideline.title || guideline.name }),
-      h("p", { class: "muted", text: `Guideline ${guideline.name} v${guideline.version}` }),
-      guideline.description ? h("p", { class: "small", text: guideline.description }) : null,
+      h(
+        "details",
+        { class: "about" },
+        h("summary", {}, h("strong", { text: guideline.title || guideline.name }), h("span", { class: "muted", text: ` · v${guideline.version}` })),
+        h("p", { class: "muted small", text: `Guideline ${guideline.name} version ${guideline.version}` }),
+        guideline.description ? h("p", { class: "small", text: guideline.description }) : null,
+      ),
     );
     if (drawn.length) {
       this.element.append(
@@ -56,10 +60,14 @@ export class GuidelinePanel {
             return h(
               "div",
               { class: "label-row" },
-              radio,
-              h("label", { for: radio.id }, swatch, ` ${label.name} `, h("span", { class: "muted", text: `(${KIND_NAMES[label.kind] || label.kind})` }),
-                label.required ? h("span", { class: "required", text: " required" }) : null),
-              this.cannotAssess(label),
+              h(
+                "div",
+                { class: "label-line" },
+                radio,
+                h("label", { for: radio.id }, swatch, ` ${label.name} `, h("span", { class: "muted", text: `(${KIND_NAMES[label.kind] || label.kind})` }),
+                  label.required ? h("span", { class: "required", text: " required" }) : null),
+                this.cannotAssess(label),
+              ),
               this.definition(label),
             );
           }),
