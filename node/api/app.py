@@ -21,6 +21,7 @@ from node.api.routes import (
     tasks,
     wado,
 )
+from node.api.routes import audit as audit_routes
 from node.api.routes import auth as auth_routes
 from node.api.routes import export as export_routes
 from node.api.routes import users as user_routes
@@ -72,6 +73,7 @@ def create_app(settings: NodeSettings, *, runtime: NodeRuntime | None = None) ->
     app.include_router(admin.router)
     app.include_router(auth_routes.router)
     app.include_router(user_routes.router)
+    app.include_router(audit_routes.router)
     app.include_router(guidelines.router)
     app.include_router(projects.router)
     app.include_router(tasks.router)

@@ -220,6 +220,31 @@ class AuditLog:
                 yield AuditEntry.from_row(row)
             last = rows[-1].seq
 
+    def search(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        target_type: str | None = None,
+        target_id: str | None = None,
+        after_seq: int = 0,
+        limit: int = 100,
+    ) -> list[AuditEntry]:
+        """Entries matching every given field, oldest first, after ``after_seq``."""
+        table = _log_table
+        query = select(table).where(table.c.seq > after_seq)
+        for column, value in (
+            (table.c.actor, actor),
+            (table.c.action, action),
+            (table.c.target_type, target_type),
+            (table.c.target_id, target_id),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query.order_by(table.c.seq).limit(limit)).all()
+        return [AuditEntry.from_row(row) for row in rows]
+
     def count(self) -> int:
         """The head's sequence number: how many entries were ever appended."""
         with self.engine.connect() as connection:

@@ -239,3 +239,17 @@ def test_wado_retrieval_is_audited_as_viewed(runtime: NodeRuntime, read_token: s
         ("token:test-reader", "instance", stored.instance)
     ]
     assert viewed[0].detail == {"via": "wado-rs", "instances": 1}
+
+
+def test_admins_read_and_verify_the_audit_log(node: NodeRuntime, admin_token: str) -> None:
+    client = _client(node)
+    admin = {"Authorization": f"Bearer {admin_token}"}
+    _login(client, "ann")
+    found = client.get("/api/audit", params={"actor": "ann"}, headers=admin).json()
+    assert [e["action"] for e in found["entries"]] == ["logged_in"]
+    assert found["head"] == node.audit.count()
+    page = client.get("/api/audit", params={"after": 1, "limit": 1}, headers=admin).json()
+    assert [e["seq"] for e in page["entries"]] == [2]
+    verified = client.get("/api/audit/verify", headers=admin).json()
+    assert verified["intact"] and verified["entries"] == node.audit.count()
+    assert client.get("/api/audit").status_code == 403  # ann's session: not an admin

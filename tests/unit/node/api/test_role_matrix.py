@@ -49,6 +49,8 @@ EXPECTED: dict[tuple[str, str], Permission | frozenset[Permission] | str] = {
     ("GET", "/api/users"): P.MANAGE_USERS,
     ("POST", "/api/users"): P.MANAGE_USERS,
     ("PATCH", "/api/users/{username}"): P.MANAGE_USERS,
+    ("GET", "/api/audit"): P.ADMINISTER,
+    ("GET", "/api/audit/verify"): P.ADMINISTER,
     ("POST", "/api/v1/tokens"): P.ADMINISTER,
     ("GET", "/api/v1/tokens"): P.ADMINISTER,
     ("DELETE", "/api/v1/tokens/{token_id}"): P.ADMINISTER,
