@@ -24,11 +24,12 @@ function svg(tag, attrs = {}, text) {
   return element;
 }
 
-/** An <svg role="img"> with its <title> and <desc>, sized by viewBox (it scales to its box). */
+/** An <svg role="img"> with its <title> and <desc>; CSS may shrink it (max-width), never grow it. */
 function frame(width, height, title, description) {
   const root = svg("svg", {
     viewBox: `0 0 ${width} ${height}`,
-    width: "100%",
+    width,
+    height,
     role: "img",
     preserveAspectRatio: "xMinYMin meet",
     class: "chart",

@@ -16,7 +16,17 @@ const VIEWS = [
   ["checks", "Findings"],
 ];
 
-export async function render(container, params = {}, query = new URLSearchParams()) {
+const STYLESHEET = new URL("./dashboard.css", import.meta.url).href;
+
+function useStylesheet() {
+  if (document.querySelector(`link[href="${STYLESHEET}"]`)) return;
+  document.head.append(h("link", { rel: "stylesheet", href: STYLESHEET }));
+}
+
+export async function render(main, params = {}, query = new URLSearchParams()) {
+  useStylesheet();
+  const container = h("div", { class: "dashboard" });
+  main.append(container);
   container.append(h("h1", { text: "Quality dashboard" }));
   if (!params.project) {
     await renderPicker(container);
@@ -120,7 +130,7 @@ const yesNo = (v) => (v ? "yes" : "no");
 function labelSection(data) {
   const items = data.labels.map((row) => ({ name: row.label, value: row.value ?? NaN, target: row.target, metric: row.metric }));
   const below = data.labels.filter((row) => row.below_target).map((row) => row.label);
-  return section("Agreement per label",
+  return section("Agreement per label", h("div", { class: "pair" },
     barChart({
       title: "Agreement per label against its target",
       description: `Pooled agreement of ${items.length} label(s); dashed marks are the guideline's targets. ` +
@@ -133,7 +143,7 @@ function labelSection(data) {
       ["n_tasks", "Tasks"], ["n_comparisons", "Comparisons"], ["mean_case", "Mean per case", number],
       ["percent_agreement", "% agreement", percent], ["note", "Note"],
     ], data.labels),
-  );
+  ));
 }
 
 function pairSection(data) {
@@ -143,7 +153,7 @@ function pairSection(data) {
     const rows = data.pairs.filter((p) => p.label === label);
     const names = [...new Set(rows.flatMap((p) => [p.reader_a, p.reader_b]))].sort();
     const lookup = new Map(rows.map((p) => [[p.reader_a, p.reader_b].sort().join("\u0000"), p.value]));
-    replace(holder,
+    replace(holder, h("div", { class: "pair" },
       heatMap({
         title: `Agreement between reader pairs on ${label}`,
         description: `${rows.length} pair(s) of ${names.length} reader(s); ${rows[0]?.metric || ""} per pair, red low, green high.`,
@@ -154,7 +164,7 @@ function pairSection(data) {
         ["reader_a", "Reader A"], ["reader_b", "Reader B"], ["metric", "Metric"], ["value", "Value", number],
         ["n_tasks", "Tasks"], ["percent_agreement", "% agreement", percent],
       ], rows),
-    );
+    ));
   };
   if (!labels.length) return section("Reader pairs", h("p", { class: "empty", text: "No completed task has two readers yet." }));
   const select = h("select", { onchange: (event) => draw(event.target.value) },

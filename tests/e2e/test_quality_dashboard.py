@@ -135,7 +135,9 @@ def test_dashboard_shows_accessible_charts_tables_and_findings(node: NodeProcess
         assert page.get_by_role("img", name="Agreement per label against its target").is_visible()
         assert page.locator("table").count() >= 6
         page.get_by_text("cleo agrees").first.wait_for()
-        page.screenshot(path=str(shots / "quality-dashboard.png"), full_page=True)
+        sections = page.locator(".dashboard section")
+        for i in range(sections.count()):
+            sections.nth(i).screenshot(path=str(shots / f"quality-dashboard-{i}.png"))
         href = page.get_by_role("link", name="Labels (CSV)").get_attribute("href")
         assert href is not None
         answer = page.request.get(f"{node.url}{href}")
