@@ -1,13 +1,13 @@
 """Every route × every kind of caller: no escalation, no 500.
 
-``EXPECTED`` names the one permission each route needs. The test walks the
-app's real routes, so a route added without an entry here fails
-(``test_every_route_is_in_the_table``): add it with the permission its
-dependency checks. For each route and each caller (unauthenticated, an
-annotator, a reviewer and an admin signed in with a session cookie, a bare
-``read`` token, a bare ``ingest`` token and a token issued for the annotator)
-it sends a request with dummy path
-parameters and a minimal JSON body, and checks:
+``EXPECTED`` names the permission each route needs (a frozenset: any one of
+them). The test walks the app's real routes, so a route added without an
+entry here fails (``test_every_route_is_in_the_table``): add it with the
+permission its dependency checks. For each route and each caller
+(unauthenticated, an annotator, a reviewer and an admin signed in with a
+session cookie, a bare ``read`` token, a bare ``ingest`` token and a token
+issued for the annotator) it sends a request with dummy path parameters and a
+minimal JSON body, and checks:
 
 * the node never answers 500;
 * a caller without the permission gets 401 (no credentials) or 403 (the
