@@ -127,6 +127,7 @@ class TaskSlice:
     slice_thickness: float | None
     position: tuple[float, float, float] | None
     instance_number: int | None = None
+    frame: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON form, as stored with the task and sent to clients."""
@@ -139,6 +140,7 @@ class TaskSlice:
             "slice_thickness": self.slice_thickness,
             "position": list(self.position) if self.position else None,
             "instance_number": self.instance_number,
+            "frame": self.frame,
         }
 
     @classmethod
@@ -159,6 +161,7 @@ class TaskSlice:
                 (float(position[0]), float(position[1]), float(position[2])) if position else None
             ),
             instance_number=data.get("instance_number"),
+            frame=data.get("frame"),
         )
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
+from pydicom import Dataset
 
 from node.annotate import ReaderStatus, TaskStatus, assign_readers
 from node.annotate.records import TaskSlice
-from node.annotate.slices import order_slices
+from node.annotate.slices import _slices, order_slices
 from node.auth.roles import Role
 from node.errors import NotAssignedError, QueryError, TaskStateError
+from node.store import InstanceRecord
 from tests.unit.node.annotate.conftest import SLICES, World, box, principal, rads
 
 
@@ -89,3 +93,46 @@ def test_worklist_progress_filters_and_states(world: World) -> None:
     tasks.set_priority(world.task_id, 5, actor="admin")
     assert tasks.worklist("bob").items[0].task.priority == 5
     assert tasks.record(world.task_id).status is TaskStatus.OPEN
+
+
+def test_multi_frame_instance_gives_one_slice_per_frame() -> None:
+    ds = Dataset()
+    ds.NumberOfFrames = 3
+    ds.Rows, ds.Columns = 16, 32
+    frames = []
+    for z in (4.0, 0.0, 2.0):
+        item = Dataset()
+        position, orientation, measures = Dataset(), Dataset(), Dataset()
+        position.ImagePositionPatient = [0.0, 0.0, z]
+        orientation.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+        measures.PixelSpacing = [0.7, 0.7]
+        measures.SliceThickness = 2.0
+        item.PlanePositionSequence = [position]
+        item.PlaneOrientationSequence = [orientation]
+        item.PixelMeasuresSequence = [measures]
+        frames.append(item)
+    ds.PerFrameFunctionalGroupsSequence = frames
+    record = InstanceRecord(
+        "1.2.3",
+        "1.2",
+        "1",
+        "1.2.840.10008.5.1.4.1.1.4.1",
+        "1.2.840.10008.1.2.1",
+        1,
+        16,
+        32,
+        16,
+        3,
+        "0" * 64,
+        10,
+        "test",
+        datetime.now(UTC),
+        None,
+        None,
+        None,
+    )
+    ordered = order_slices(_slices(record, ds))
+    assert [(s.frame, s.position[2]) for s in ordered] == [(2, 0.0), (3, 2.0), (1, 4.0)]  # type: ignore[index]
+    assert ordered[0].pixel_spacing == (0.7, 0.7) and ordered[0].slice_thickness == 2.0
+    assert ordered[0].to_json()["frame"] == 2
+    assert TaskSlice.from_json(ordered[0].to_json()) == ordered[0]
