@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
@@ -131,3 +133,30 @@ def test_every_action_is_audited_in_its_transaction(world: World) -> None:
         ("alice", "viewed", "task"),
     ]
     assert entries[1].detail["revision"] == 2
+
+
+def test_concurrent_saves_lose_nothing_and_duplicate_nothing(world: World) -> None:
+    revisions = world.service.revisions
+    aid = revisions.create(world.task_id, "alice", box()).annotation_id
+    outcomes: list[str] = []
+
+    def edit(x0: int) -> None:
+        try:
+            revisions.revise(aid, "alice", 1, box(x0=x0))
+            outcomes.append("saved")
+        except RevisionConflictError:
+            outcomes.append("conflict")
+
+    def add(x0: int) -> None:
+        revisions.create(world.task_id, "bob", box(x0=x0))
+
+    threads = [threading.Thread(target=edit, args=(11 + i,)) for i in range(8)]
+    threads += [threading.Thread(target=add, args=(1 + i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["conflict"] * 7 + ["saved"]
+    assert [r.revision for r in revisions.history(aid, principal("alice"))] == [1, 2]
+    bob = world.service.tasks.view(world.task_id, principal("bob")).annotations
+    assert sorted(a.payload["geometry"]["x0"] for a in bob) == list(range(1, 9))
