@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import nibabel as nib
 import numpy as np
@@ -95,10 +96,12 @@ def nifti_image(
 
 def write_nifti(
     path: str | Path,
-    masks: Mapping[str, npt.ArrayLike],
+    masks: Mapping[str, npt.ArrayLike] | npt.NDArray[np.integer[Any]],
     source_datasets: Sequence[Dataset],
+    *,
+    label_names: Mapping[int, str] | None = None,
 ) -> Path:
-    """Write per-label masks of one series as a NIfTI-1 label map, plus a JSON sidecar.
+    """Write masks of one series as a NIfTI-1 label map, plus a JSON sidecar.
 
     Parameters
     ----------
@@ -106,9 +109,11 @@ def write_nifti(
         Output file, ``.nii`` or ``.nii.gz``.
     masks
         Label name → boolean volume ``(slices, rows, columns)`` in the order of
-        ``source_datasets``.
+        ``source_datasets``; or a ready integer label map of that shape.
     source_datasets
         The series' instances, ordered as the masks' slice axis (headers suffice).
+    label_names
+        For a label map: value → label name (default ``"label <value>"``).
 
     Returns
     -------
@@ -124,7 +129,17 @@ def write_nifti(
         When a mask does not match the series.
     """
     geometry = SeriesGeometry.from_datasets(source_datasets)
-    volume, names = label_volume(masks, geometry.shape)
+    if isinstance(masks, Mapping):
+        volume, names = label_volume(masks, geometry.shape)
+    else:
+        volume = np.asarray(masks)
+        if volume.dtype.kind not in "iub":
+            raise MaskShapeError(
+                f"a label map must hold integers; got {volume.dtype}: pass label → mask instead",
+                actual=tuple(volume.shape),
+            )
+        given = label_names or {}
+        names = {int(v): given.get(int(v), f"label {int(v)}") for v in np.unique(volume) if v != 0}
     description = "; ".join(f"{value}={name}" for value, name in names.items())
     image = nifti_image(volume, geometry, description=description)
     target = Path(path)

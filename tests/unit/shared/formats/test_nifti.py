@@ -85,3 +85,17 @@ def test_label_volume_shape_check() -> None:
     )
     assert names == {1: "a", 2: "b"}
     np.testing.assert_array_equal(volume[0], [[2, 1], [1, 2]])
+
+
+def test_a_ready_label_map(
+    tmp_path: Path, phantom: PhantomSeries, sources: list[FileDataset]
+) -> None:
+    truth = phantom.ground_truth()
+    path = write_nifti(tmp_path / "truth.nii", truth, sources, label_names={1: "nodule"})
+    data = np.asarray(nib.load(path).dataobj)
+    np.testing.assert_array_equal(data.transpose(2, 1, 0), truth)
+    labels = json.loads((tmp_path / "truth.json").read_text())["labels"]
+    assert labels["1"] == "nodule"
+    assert all(name.startswith("label ") for value, name in labels.items() if value != "1")
+    with pytest.raises(MaskShapeError, match="integers"):
+        write_nifti(tmp_path / "f.nii", truth.astype(float), sources)

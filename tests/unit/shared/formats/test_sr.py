@@ -111,3 +111,17 @@ def _bytes(ds: Dataset) -> bytes:
     buffer = BytesIO()
     ds.save_as(buffer, enforce_file_format=True)
     return buffer.getvalue()
+
+
+def test_highdicom_reads_the_report_back(sources: list[FileDataset]) -> None:
+    import highdicom as hd
+
+    sr = write_measurement_report(sources, FINDINGS, observer="alice")
+    back = hd.sr.Comprehensive3DSR.from_dataset(pydicom.dcmread(BytesIO(_bytes(sr))))
+    planar = back.content.get_planar_roi_measurement_groups()
+    assert len(planar) == 3  # box, polygon, keypoint
+    image_level = back.content.get_image_measurement_groups()
+    assert len(image_level) == 2  # length, classification
+    length = next(g for g in image_level if g.get_measurements())
+    assert length.get_measurements()[0].unit.value == "mm"
+    assert back.content.get_observer_contexts()[0].observer_identifying_attributes.name == "alice^"
