@@ -204,6 +204,7 @@ class AnnotationRecord:
             "revision": self.revision,
             **self.payload,
             "deleted": self.deleted,
+            "guideline_version_id": self.guideline_version_id,
             "author": self.author,
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),

@@ -120,7 +120,7 @@ class PolygonGeometry(_Model):
     """A closed polygon (≥ 3 vertices, implicitly closed) on one slice."""
 
     slice: _SliceIndex
-    points: tuple[tuple[_Coordinate, _Coordinate], ...] = Field(min_length=3)
+    points: tuple[tuple[_Coordinate, _Coordinate], ...] = Field(min_length=3, max_length=10_000)
 
 
 class MaskGeometry(_Model):
