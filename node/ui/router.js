@@ -4,6 +4,8 @@
 const routes = [];
 let cleanup = null;
 let guard = null;
+let leaveGuard = null; // () => boolean: may the current page be left?
+let currentHash = "";
 
 /** Register `pattern` (e.g. "/task/:id") with `render(container, params, query)`. */
 export function route(pattern, render, { public: isPublic = false } = {}) {
@@ -18,6 +20,11 @@ export function route(pattern, render, { public: isPublic = false } = {}) {
 /** `check(route)` returns a hash to go to instead (e.g. "#/login"), or null. */
 export function setGuard(check) {
   guard = check;
+}
+
+/** A page with unsaved work registers a check; leaving asks first when it says no. */
+export function setLeaveGuard(check) {
+  leaveGuard = check;
 }
 
 export function navigate(hash) {
@@ -35,6 +42,14 @@ export async function dispatch() {
   const { path, query } = parse();
   const main = document.getElementById("main");
   const found = routes.find((r) => r.regex.test(path));
+  if (leaveGuard && window.location.hash !== currentHash && !leaveGuard()) {
+    if (!window.confirm("You have unsaved changes. Leave without saving?")) {
+      history.replaceState(null, "", currentHash || "#/worklist");
+      return;
+    }
+  }
+  leaveGuard = null;
+  currentHash = window.location.hash;
   if (cleanup) {
     const previous = cleanup;
     cleanup = null;

@@ -2,7 +2,7 @@
 
 import { announce, get, post, showError } from "./api.js";
 import { h } from "./dom.js";
-import { navigate } from "./router.js";
+import { navigate, setLeaveGuard } from "./router.js";
 import { AnnotationSet } from "./viewer/annotation-set.js";
 import { Annotator } from "./viewer/annotator.js";
 import { instanceSource, seriesSlices } from "./viewer/sources.js";
@@ -94,6 +94,7 @@ export async function render(container, params) {
     if (set.isDirty()) event.preventDefault();
   };
   window.addEventListener("beforeunload", beforeUnload);
+  setLeaveGuard(() => !set.isDirty());
   return () => {
     unbind();
     window.removeEventListener("beforeunload", beforeUnload);

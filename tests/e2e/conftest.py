@@ -32,6 +32,7 @@ READERS = ("alice", "bob")
 ADJUDICATOR = "carol"
 KEYBOARD_READER = "dave"
 MASK_READER = "erin"
+REVIEWED_READER = "frank"
 
 
 GUIDELINE_VERSION = "1.0-e2e"
@@ -81,7 +82,7 @@ def _project(node: NodeProcess, name: str, readers: list[str], reviewers: list[s
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with running_node(tmp_path_factory.mktemp("e2e-node") / "data") as node:
         series = stow_phantom(node, slices=12, size=256, seed=21)
-        for name in (*READERS, KEYBOARD_READER, MASK_READER):
+        for name in (*READERS, KEYBOARD_READER, MASK_READER, REVIEWED_READER):
             create_user(node, name, "annotator")
         create_user(node, ADJUDICATOR, "reviewer")
         with admin_client(node) as client:
@@ -90,11 +91,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         _project(node, "e2e-flow", list(READERS), [ADJUDICATOR])
         _project(node, "e2e-keyboard", [KEYBOARD_READER], [ADJUDICATOR])
         _project(node, "e2e-masks", [MASK_READER], [ADJUDICATOR])
+        _project(node, "e2e-review", [REVIEWED_READER], [ADJUDICATOR])
         yield Stack(node, series, "e2e-flow", "e2e-keyboard")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # Module scope: Playwright's sync API allows one instance at a time, and a test module
+    # that starts its own must find none running.
     with playwright_api.sync_playwright() as playwright:
         chromium = launch_chromium(playwright)
         try:
