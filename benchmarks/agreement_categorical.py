@@ -29,7 +29,7 @@ from typing import Any
 import krippendorff
 import numpy as np
 from _harness import best_seconds, emit, print_table, traced_peak_bytes
-from _masks import reader_ratings
+from _reader_data import reader_ratings
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import aggregate_raters
 from statsmodels.stats.inter_rater import fleiss_kappa as statsmodels_fleiss

@@ -26,7 +26,7 @@ import warnings
 import numpy as np
 import torch
 from _harness import best_seconds, emit, print_table, traced_peak_bytes
-from _masks import reader_masks
+from _reader_data import reader_masks
 from monai.metrics import DiceMetric, HausdorffDistanceMetric, MeanIoU
 
 from shared.agreement import dice, hausdorff, iou

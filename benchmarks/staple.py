@@ -17,7 +17,7 @@ import argparse
 import numpy as np
 import SimpleITK as sitk  # noqa: N813 - the library's own convention
 from _harness import best_seconds, emit, print_table, traced_peak_bytes
-from _masks import reader_masks
+from _reader_data import reader_masks
 
 from shared.consensus import StapleResult, staple
 

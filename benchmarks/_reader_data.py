@@ -1,4 +1,4 @@
-"""Synthetic reader masks and ratings for the agreement and consensus benchmarks.
+"""Synthetic readers for the agreement and consensus benchmarks: masks and ratings.
 
 Masks: each case holds one lesion-like blob (an ellipse whose radius wobbles with the
 angle); every reader draws it with a small shift, scale and wobble of their own, so
