@@ -26,7 +26,13 @@ from node.quality.figures import (
     version_figures,
 )
 from node.quality.pooling import Figure, LabelPool, Moments, pool_label
-from node.quality.readers import ReaderFigure, SoftCounts, reader_figures, staple_counts
+from node.quality.readers import (
+    ReaderFigure,
+    SoftCounts,
+    StapleCache,
+    reader_figures,
+    staple_counts,
+)
 from node.quality.report import QualityReport, QualityService, build_report
 from node.quality.source import load_project
 
@@ -54,6 +60,7 @@ __all__ = [
     "ReaderFigure",
     "Severity",
     "SoftCounts",
+    "StapleCache",
     "TaskState",
     "View",
     "build_report",

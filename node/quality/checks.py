@@ -327,10 +327,13 @@ def low_confidence_findings(data: ProjectData, thresholds: CheckThresholds) -> l
     findings = []
     for label in data.guideline.labels:
         rated = [a for a in data.annotations if a.label == label.name and a.confidence is not None]
+        by_task: dict[int, dict[str, int | None]] = {}
+        for a in rated:
+            by_task.setdefault(a.task_id, {})[a.reader] = a.confidence
         for task in data.tasks.values():
             if task.status == "open" or len(task.readers) < 2:
                 continue
-            levels = {a.reader: a.confidence for a in rated if a.task_id == task.id}
+            levels = by_task.get(task.id, {})
             if set(levels) >= set(task.readers) and all(
                 c is not None and c <= low for c in levels.values()
             ):

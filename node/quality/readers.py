@@ -20,6 +20,8 @@ Per reader and label:
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -38,6 +40,7 @@ from shared.schemas import ConfidenceScale, Label, LabelKind, Scale
 __all__ = [
     "ReaderFigure",
     "SoftCounts",
+    "StapleCache",
     "low_confidence_level",
     "reader_figures",
     "staple_counts",
@@ -226,12 +229,57 @@ def _habits(
     )
 
 
-def reader_figures(data: ProjectData) -> list[ReaderFigure]:
+class StapleCache:
+    """Per-task STAPLE soft counts, kept across reports (bounded, least recently used first out).
+
+    A closed round's masks do not change; the key also carries every annotation's id and
+    update time, so a reopened and re-read task is computed again.
+    """
+
+    def __init__(self, capacity: int = 20_000) -> None:
+        self._capacity = capacity
+        self._entries: OrderedDict[tuple[Any, ...], dict[str, SoftCounts]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def counts(
+        self, label: str, task: TaskState, annotations: Sequence[ReaderAnnotation]
+    ) -> dict[str, SoftCounts]:
+        """:func:`staple_counts`, from the cache when the task's masks are unchanged."""
+        key = (
+            task.id,
+            task.round,
+            label,
+            tuple(sorted((a.annotation_id, a.updated_at.isoformat()) for a in annotations)),
+        )
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+        counts = staple_counts(label, task, annotations)
+        with self._lock:
+            self._entries[key] = counts
+            while len(self._entries) > self._capacity:
+                self._entries.popitem(last=False)
+        return counts
+
+
+def reader_figures(data: ProjectData, cache: StapleCache | None = None) -> list[ReaderFigure]:
     """Per reader: one row over all labels, then one per label of the guideline."""
     low = low_confidence_level(data.guideline.confidence)
     closed = {i: t for i, t in data.tasks.items() if t.status != "open"}
+    marked: dict[tuple[str, str], list[ReaderAnnotation]] = {}
+    by_task: dict[tuple[int, str, str], list[ReaderAnnotation]] = {}
+    for annotation in data.annotations:
+        marked.setdefault((annotation.reader, annotation.label), []).append(annotation)
+        by_task.setdefault((annotation.task_id, annotation.reader, annotation.label), []).append(
+            annotation
+        )
+    pairs_of: dict[str, list[PairResult]] = {}
+    for result in data.pairs:
+        if result.value is not None:
+            pairs_of.setdefault(result.label, []).append(result)
     staple_totals = {
-        label.name: _staple_totals(label.name, closed, data.annotations)
+        label.name: _staple_totals(label.name, closed, data.annotations, cache or StapleCache())
         for label in data.guideline.labels
         if label.kind is LabelKind.MASK
     }
@@ -244,9 +292,15 @@ def reader_figures(data: ProjectData) -> list[ReaderFigure]:
         rest = Moments.of(_values(data.pairs, reader, inside=False))
         rows.append(_with(overall, agreement=with_me, rest_agreement=rest))
         for label in data.guideline.labels:
-            marked = [a for a in mine if a.label == label.name]
-            figure = _habits(reader, label.name, label.kind.value, tasks, marked, low)
-            pairs = [p for p in data.pairs if p.label == label.name and p.value is not None]
+            figure = _habits(
+                reader,
+                label.name,
+                label.kind.value,
+                tasks,
+                marked.get((reader, label.name), []),
+                low,
+            )
+            pairs = pairs_of.get(label.name, [])
             changes: dict[str, Any] = {
                 "agreement": Moments.of(_values(pairs, reader, inside=True)),
                 "rest_agreement": Moments.of(_values(pairs, reader, inside=False)),
@@ -254,13 +308,16 @@ def reader_figures(data: ProjectData) -> list[ReaderFigure]:
             if label.kind is LabelKind.MASK:
                 changes["staple"] = staple_totals[label.name].get(reader)
             elif label.kind is LabelKind.CLASSIFICATION:
-                changes["consensus"] = _consensus_of(reader, label, closed, data)
+                changes["consensus"] = _consensus_of(reader, label, closed, data, by_task)
             rows.append(_with(figure, **changes))
     return rows
 
 
 def _staple_totals(
-    label: str, closed: Mapping[int, TaskState], annotations: Sequence[ReaderAnnotation]
+    label: str,
+    closed: Mapping[int, TaskState],
+    annotations: Sequence[ReaderAnnotation],
+    cache: StapleCache,
 ) -> dict[str, SoftCounts]:
     """Each reader's STAPLE soft counts summed over the closed tasks (one run per task)."""
     by_task: dict[int, list[ReaderAnnotation]] = {}
@@ -269,13 +326,17 @@ def _staple_totals(
             by_task.setdefault(annotation.task_id, []).append(annotation)
     totals: dict[str, SoftCounts] = {}
     for task_id, marked in by_task.items():
-        for reader, counts in staple_counts(label, closed[task_id], marked).items():
+        for reader, counts in cache.counts(label, closed[task_id], marked).items():
             totals[reader] = totals[reader] + counts if reader in totals else counts
     return totals
 
 
 def _consensus_of(
-    reader: str, label: Label, closed: Mapping[int, TaskState], data: ProjectData
+    reader: str,
+    label: Label,
+    closed: Mapping[int, TaskState],
+    data: ProjectData,
+    by_task: Mapping[tuple[int, str, str], Sequence[ReaderAnnotation]],
 ) -> ConfusionStats | None:
     codes = label.category_codes
     index = {c: i for i, c in enumerate(codes)}
@@ -286,13 +347,7 @@ def _consensus_of(
         if reader not in closed[consensus.task_id].readers:
             continue
         agreed = _consensus_value(consensus.payload)
-        mine = _classification_value(
-            [
-                a
-                for a in data.annotations
-                if a.task_id == consensus.task_id and a.reader == reader and a.label == label.name
-            ]
-        )
+        mine = _classification_value(by_task.get((consensus.task_id, reader, label.name), []))
         if agreed in index and mine in index:
             counts[index[mine], index[agreed]] += 1
     return ConfusionStats(codes, counts) if counts.sum() else None

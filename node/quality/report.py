@@ -20,7 +20,7 @@ from node.quality.figures import (
     pair_figures,
     version_figures,
 )
-from node.quality.readers import ReaderFigure, reader_figures
+from node.quality.readers import ReaderFigure, StapleCache, reader_figures
 from node.quality.source import load_project
 
 __all__ = ["QualityReport", "QualityService", "build_report"]
@@ -85,10 +85,11 @@ def build_report(
     *,
     drift_settings: DriftSettings | None = None,
     thresholds: CheckThresholds | None = None,
+    staple_cache: StapleCache | None = None,
 ) -> QualityReport:
     """Compute every figure and run every check on ``data``."""
     labels = label_figures(data)
-    readers = reader_figures(data)
+    readers = reader_figures(data, staple_cache)
     over_time = drift(data, drift_settings)
     findings = run_checks(data, labels, readers, over_time, now, thresholds)
     return QualityReport(
@@ -114,6 +115,9 @@ class QualityService:
         The current time (timezone-aware); stuck-adjudication ages count from it.
     thresholds
         Check thresholds (defaults: :class:`CheckThresholds`).
+
+    Keep one service per node: it remembers each closed task's STAPLE results
+    (:class:`~node.quality.readers.StapleCache`), so only new tasks cost a rerun.
     """
 
     def __init__(
@@ -126,10 +130,15 @@ class QualityService:
         self._engine = engine
         self._clock = clock or (lambda: datetime.now(UTC))
         self._thresholds = thresholds
+        self._staple = StapleCache()
 
     def report(self, project: str, *, drift_settings: DriftSettings | None = None) -> QualityReport:
         """The quality report of ``project`` (:class:`~node.errors.NotFoundError` if none)."""
         data = load_project(self._engine, project)
         return build_report(
-            data, self._clock(), drift_settings=drift_settings, thresholds=self._thresholds
+            data,
+            self._clock(),
+            drift_settings=drift_settings,
+            thresholds=self._thresholds,
+            staple_cache=self._staple,
         )

@@ -81,3 +81,23 @@ def test_classification_against_consensus(read_project: ReadProject) -> None:
 def test_unknown_project_is_not_found(read_project: ReadProject) -> None:
     with pytest.raises(NotFoundError, match="no project 'nope'"):
         QualityService(read_project.runtime.engine).report("nope")
+
+
+def test_staple_runs_once_per_closed_task(
+    read_project: ReadProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import node.quality.readers as readers_module
+
+    calls: list[int] = []
+    real = readers_module.staple_counts
+
+    def counting(label, task, annotations):  # type: ignore[no-untyped-def]
+        calls.append(task.id)
+        return real(label, task, annotations)
+
+    monkeypatch.setattr(readers_module, "staple_counts", counting)
+    service = QualityService(read_project.runtime.engine)
+    first = service.report("lung")
+    second = service.report("lung")
+    assert sorted(calls) == sorted(read_project.task_ids)
+    assert [r.to_row() for r in first.readers] == [r.to_row() for r in second.readers]
