@@ -231,6 +231,20 @@ class UserService:
         AccountDisabledError
             The password was right but an admin disabled the account.
         """
+        return self._check(username, password, remote=remote, new_hash=None)
+
+    def change_password(
+        self, username: str, current_password: str, new_password: str, *, remote: str = ""
+    ) -> User:
+        """A user's change of their own password; every session of the user ends.
+
+        The current password is checked like a sign-in (wrong ones count towards
+        the lockout), and the change commits with its audit entry.
+        """
+        new_hash = self._hash_new(new_password)
+        return self._check(username, current_password, remote=remote, new_hash=new_hash)
+
+    def _check(self, username: str, password: str, *, remote: str, new_hash: str | None) -> User:
         username = username.strip()[:64]
         now = self._clock()
         detail = {"remote": remote} if remote else {}
@@ -263,7 +277,22 @@ class UserService:
             else:
                 assert row is not None
                 self._throttle.clear(connection, username)
-                if not row.disabled:
+                if not row.disabled and new_hash is not None:
+                    connection.execute(
+                        update(_users)
+                        .where(_users.c.id == row.id)
+                        .values(password_hash=new_hash, updated_at=now)
+                    )
+                    connection.execute(delete(_sessions).where(_sessions.c.user_id == row.id))
+                    self.audit.append(
+                        connection,
+                        actor=username,
+                        action=AuditAction.CHANGED,
+                        target_type="user",
+                        target_id=username,
+                        detail={**detail, "password": "changed"},
+                    )
+                elif not row.disabled:
                     self.audit.append(
                         connection,
                         actor=username,
@@ -341,6 +370,8 @@ class UserService:
             )
             if end_sessions:
                 connection.execute(delete(_sessions).where(_sessions.c.user_id == row.id))
+            if "password_hash" in values:
+                self._throttle.clear(connection, username)  # a reset password unlocks
             self.audit.append(
                 connection,
                 actor=actor,

@@ -15,6 +15,8 @@ from pydantic import BaseModel, Field
 from node.api.deps import SESSION_COOKIE, CurrentPrincipal, Runtime
 from node.audit import AuditAction
 from node.auth import ROLE_PERMISSIONS, Principal, User
+from node.errors import InvalidUserError
+from node.runtime import NodeRuntime
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -61,6 +63,11 @@ def logout(request: Request, principal: CurrentPrincipal, runtime: Runtime) -> R
             target_id=principal.username,
         )
     response = Response(status_code=204)
+    _forget_cookie(response, runtime)
+    return response
+
+
+def _forget_cookie(response: Response, runtime: NodeRuntime) -> None:
     response.delete_cookie(
         SESSION_COOKIE,
         path="/",
@@ -68,6 +75,30 @@ def logout(request: Request, principal: CurrentPrincipal, runtime: Runtime) -> R
         httponly=True,
         samesite="strict",
     )
+
+
+class PasswordChange(BaseModel):
+    """The caller's current password and the new one."""
+
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
+@router.post("/password", status_code=204)
+def change_password(
+    body: PasswordChange, request: Request, principal: CurrentPrincipal, runtime: Runtime
+) -> Response:
+    """Change the signed-in user's own password; every session ends, so sign in again."""
+    if principal.user_id is None:
+        raise InvalidUserError(
+            f"{principal.username} is an API token, not a user; it has no password"
+        )
+    remote = request.client.host if request.client else ""
+    runtime.users.change_password(
+        principal.username, body.current_password, body.new_password, remote=remote
+    )
+    response = Response(status_code=204)
+    _forget_cookie(response, runtime)
     return response
 
 

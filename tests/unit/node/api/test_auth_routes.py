@@ -253,3 +253,27 @@ def test_admins_read_and_verify_the_audit_log(node: NodeRuntime, admin_token: st
     verified = client.get("/api/audit/verify", headers=admin).json()
     assert verified["intact"] and verified["entries"] == node.audit.count()
     assert client.get("/api/audit").status_code == 403  # ann's session: not an admin
+
+
+def test_users_change_their_own_password(node: NodeRuntime, read_token: str) -> None:
+    client = _client(node)
+    csrf = _login(client, "ann")
+    change = {"current_password": PASSWORD, "new_password": "a brand new passphrase"}
+    wrong = client.post(
+        "/api/auth/password",
+        json={**change, "current_password": "not it at all"},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert wrong.status_code == 401
+    assert client.post("/api/auth/password", json=change).status_code == 403  # no CSRF
+    done = client.post("/api/auth/password", json=change, headers={"X-CSRF-Token": csrf})
+    assert done.status_code == 204
+    assert client.get("/api/auth/me").status_code == 401  # every session ended
+    again = client.post(
+        "/api/auth/login", json={"username": "ann", "password": "a brand new passphrase"}
+    )
+    assert again.status_code == 200
+    token = client.post(
+        "/api/auth/password", json=change, headers={"Authorization": f"Bearer {read_token}"}
+    )
+    assert token.status_code == 400 and "no password" in token.json()["detail"]

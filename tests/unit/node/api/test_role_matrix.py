@@ -45,6 +45,7 @@ EXPECTED: dict[tuple[str, str], Permission | frozenset[Permission] | str] = {
     ("POST", "/api/auth/login"): PUBLIC,
     ("POST", "/api/auth/logout"): SIGNED_IN,
     ("GET", "/api/auth/me"): SIGNED_IN,
+    ("POST", "/api/auth/password"): SIGNED_IN,
     # users and tokens
     ("GET", "/api/users"): P.MANAGE_USERS,
     ("POST", "/api/users"): P.MANAGE_USERS,

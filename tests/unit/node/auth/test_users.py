@@ -144,3 +144,32 @@ def test_sign_ins_and_changes_are_audited(users: UserService, audit: AuditLog) -
         ("admin", "changed", "alice"),
     ]
     assert verify_audit_log(audit).intact
+
+
+def test_own_password_change_checks_the_current_one(
+    users: UserService, sessions: SessionService, audit: AuditLog
+) -> None:
+    alice = users.create("alice", PASSWORD, Role.ANNOTATOR)
+    new = sessions.create(alice.id)
+    with pytest.raises(AuthError, match="wrong"):
+        users.change_password("alice", "not my password", "another long passphrase")
+    assert users.failure_count("alice") == 1
+    with pytest.raises(WeakPasswordError):
+        users.change_password("alice", PASSWORD, "short")
+    users.change_password("alice", PASSWORD, "another long passphrase")
+    with pytest.raises(AuthError):
+        sessions.resolve(new.session_id)
+    assert users.authenticate("alice", "another long passphrase").id == alice.id
+    last_change = [e for e in audit.entries() if e.action == "changed"][-1]
+    assert (last_change.actor, last_change.detail) == ("alice", {"password": "changed"})
+
+
+def test_an_admin_password_reset_lifts_the_lockout(users: UserService) -> None:
+    users.create("alice", PASSWORD, Role.ANNOTATOR)
+    for _ in range(3):
+        with pytest.raises(AuthError):
+            users.authenticate("alice", "bad password!")
+    with pytest.raises(AccountLockedError):
+        users.authenticate("alice", PASSWORD)
+    users.set_password("alice", "a fresh passphrase", actor="admin")
+    assert users.authenticate("alice", "a fresh passphrase").username == "alice"
