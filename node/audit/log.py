@@ -130,7 +130,12 @@ class AuditLog:
         target_id: str,
         detail: Mapping[str, Any] | None = None,
     ) -> AuditEntry:
-        """Write one entry inside the caller's open transaction on ``connection``."""
+        """Write one entry inside the caller's open transaction on ``connection``.
+
+        The entry takes the head's lock until the transaction ends, so every
+        other audited writer waits from here to the commit: call this as the
+        last statement of the action's transaction.
+        """
         claimed = connection.execute(
             update(_head)
             .where(_head.c.id == _HEAD_ID)
