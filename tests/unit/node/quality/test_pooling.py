@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from node.quality import LabelPool, Moments, pool_label
+from node.quality import (
+    LabelPool,
+    Moments,
+    ProjectData,
+    label_figures,
+    pair_figures,
+    pool_label,
+    version_figures,
+)
 from shared.agreement import cohen_kappa, dice, krippendorff_alpha
 from shared.schemas import Guideline
 from tests.unit.node.quality.conftest import disc, pair
@@ -138,3 +146,35 @@ def test_moments_add_exactly() -> None:
     assert both.mean == pytest.approx(0.5)
     assert both.se == pytest.approx(np.std([0.2, 0.4, 0.9], ddof=1) / np.sqrt(3))
     assert sum([one, two]) == both
+
+
+def test_figures_per_guideline_version_and_pair(guideline: Guideline) -> None:
+    revised = guideline.model_copy(update={"version": "2.0"})
+    results = (
+        pair(1, "nodule-mask", "mask", 0.5, voxels_a=100, voxels_b=100),
+        pair(
+            2,
+            "nodule-mask",
+            "mask",
+            0.9,
+            ("bob", "carol"),
+            version="lung-nodule@2.0",
+            voxels_a=100,
+            voxels_b=100,
+        ),
+    )
+    data = ProjectData(
+        name="lung",
+        guideline=revised,
+        guidelines={"lung-nodule@1.0": guideline, "lung-nodule@2.0": revised},
+        pairs=results,
+    )
+    versions = {(f.guideline_version, f.label): f.figure.value for f in version_figures(data)}
+    assert versions == {
+        ("lung-nodule@1.0", "nodule-mask"): pytest.approx(0.5),
+        ("lung-nodule@2.0", "nodule-mask"): pytest.approx(0.9),
+    }
+    overall = next(f for f in label_figures(data) if f.label == "nodule-mask")
+    assert overall.figure.value == pytest.approx(0.7) and overall.figure.tasks == 2
+    pairs = {(f.reader_a, f.reader_b): f.figure.value for f in pair_figures(data)}
+    assert pairs == {("alice", "bob"): pytest.approx(0.5), ("bob", "carol"): pytest.approx(0.9)}
