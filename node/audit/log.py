@@ -208,17 +208,17 @@ class AuditLog:
                 detail=detail,
             )
 
-    def entries(self, *, after_seq: int = 0, batch: int = 1000) -> Iterator[AuditEntry]:
-        """Every entry after ``after_seq``, oldest first, read in batches."""
+    def entries(
+        self, *, after_seq: int = 0, up_to: int | None = None, batch: int = 1000
+    ) -> Iterator[AuditEntry]:
+        """Entries after ``after_seq`` (and up to ``up_to``), oldest first, read in batches."""
         last = after_seq
         while True:
+            query = select(_log_table).where(_log_table.c.seq > last)
+            if up_to is not None:
+                query = query.where(_log_table.c.seq <= up_to)
             with self.engine.connect() as connection:
-                rows = connection.execute(
-                    select(_log_table)
-                    .where(_log_table.c.seq > last)
-                    .order_by(_log_table.c.seq)
-                    .limit(batch)
-                ).all()
+                rows = connection.execute(query.order_by(_log_table.c.seq).limit(batch)).all()
             if not rows:
                 return
             for row in rows:

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, Row, Table, func, select, text
 
 from node.audit.chain import GENESIS_HASH, entry_hash, entry_mac, head_mac
 from node.audit.log import AuditEntry, AuditLog
-from node.store.auth_tables import AuditHeadRow
+from node.store.auth_tables import AuditHeadRow, AuditLogRow
 
 __all__ = ["AuditVerification", "verify_audit_log"]
+
+_head = cast(Table, AuditHeadRow.__table__)
+_log = cast(Table, AuditLogRow.__table__)
 
 _TRIGGERS = (
     "audit_log_no_update",
@@ -62,12 +66,14 @@ class AuditVerification:
 
 
 def verify_audit_log(log: AuditLog) -> AuditVerification:
-    """Walk the whole chain of ``log`` and report the first entry that is wrong."""
+    """Walk the chain of ``log`` up to its sealed head and report the first entry that is wrong.
+
+    Safe while the node runs: entries appended after the head was read are
+    left for the next check (they commit together with the head that names
+    them, so the head never names an entry that is not there yet).
+    """
     warnings = _missing_triggers(log.engine)
-    with log.engine.connect() as connection:
-        head = connection.execute(
-            select(AuditHeadRow.__table__).where(AuditHeadRow.__table__.c.id == 1)
-        ).one_or_none()
+    head = _read_head(log.engine)
     if head is None:
         return AuditVerification(0, 1, "the audit head row is missing", 0, "", warnings)
     head_seq, head_hash = int(head.seq), str(head.entry_hash)
@@ -76,7 +82,7 @@ def verify_audit_log(log: AuditLog) -> AuditVerification:
         return AuditVerification(count, seq, problem, head_seq, head_hash, warnings)
 
     expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
-    for entry in log.entries():
+    for entry in log.entries(up_to=head_seq):
         count += 1
         if entry.seq != expected_seq:
             return bad(
@@ -90,11 +96,17 @@ def verify_audit_log(log: AuditLog) -> AuditVerification:
         prev_hash = entry.entry_hash
         expected_seq += 1
     last_seq = expected_seq - 1
-    if head_seq != last_seq or head_hash != prev_hash:
+    if last_seq != head_seq:
         return bad(
             last_seq + 1,
             f"the log ends at entry {last_seq} but its sealed head names entry {head_seq}: "
             "entries were removed from the end",
+            count,
+        )
+    if head_hash != prev_hash:
+        return bad(
+            max(head_seq, 1),
+            f"the sealed head names another hash for entry {head_seq} than the entry has",
             count,
         )
     if not hmac.compare_digest(str(head.mac), head_mac(log.key, head_seq, head_hash)):
@@ -104,7 +116,29 @@ def verify_audit_log(log: AuditLog) -> AuditVerification:
             "(or the node was never opened with this data directory's site key)",
             count,
         )
+    beyond = _entries_beyond_head(log.engine)
+    if beyond is not None:
+        return bad(
+            beyond,
+            f"entry {beyond} lies beyond the sealed head: it was added outside the audit log",
+            count,
+        )
     return AuditVerification(count, None, None, head_seq, head_hash, warnings)
+
+
+def _read_head(engine: Engine) -> Row[Any] | None:
+    with engine.connect() as connection:
+        return connection.execute(select(_head).where(_head.c.id == 1)).one_or_none()
+
+
+def _entries_beyond_head(engine: Engine) -> int | None:
+    """The first entry the head has never named, if any (read before the head, so no race)."""
+    with engine.connect() as connection:
+        newest = connection.execute(select(func.max(_log.c.seq))).scalar_one_or_none()
+    head = _read_head(engine)
+    if newest is None or head is None or int(newest) <= int(head.seq):
+        return None
+    return int(head.seq) + 1
 
 
 def _check_entry(key: bytes, entry: AuditEntry, prev_hash: str) -> str | None:

@@ -208,3 +208,42 @@ def test_time_is_recorded_in_utc_with_microseconds(engine: Engine) -> None:
     entry = log.record(actor="a", action="exported", target_type="project", target_id="p")
     assert entry.recorded_at == "2026-11-28T09:30:01.000005+00:00"
     assert entry.to_json()["time"] == entry.recorded_at
+
+
+def test_verify_while_writers_append_never_reports_tampering(log: AuditLog) -> None:
+    _fill(log, 5)
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            for i in range(40):
+                log.record(actor="w", action="viewed", target_type="t", target_id=str(i))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    results = [verify_audit_log(log)]
+    while not done.is_set():
+        results.append(verify_audit_log(log))
+    thread.join()
+    results.append(verify_audit_log(log))
+    assert errors == []
+    assert all(r.intact for r in results), [r.problem for r in results if not r.intact]
+    assert results[-1].entries == 45
+
+
+def test_row_inserted_beyond_the_head_is_detected(log: AuditLog, db_path: Path) -> None:
+    _fill(log, 2)
+    last = list(log.entries())[-1]
+    _raw(
+        db_path,
+        "INSERT INTO audit_log (seq, recorded_at, actor, action, target_type, target_id, "
+        "detail, prev_hash, entry_hash, mac) VALUES (3, '2026-01-01T00:00:00.000000+00:00', "
+        f"'mallory', 'viewed', 't', '1', '{{}}', '{last.entry_hash}', 'x', 'y')",
+    )
+    result = verify_audit_log(log)
+    assert result.first_bad_seq == 3 and "beyond the sealed head" in (result.problem or "")
