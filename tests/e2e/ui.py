@@ -14,6 +14,9 @@ def login(page: Any, url: str, username: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.locator("#logout").wait_for(state="visible")
+    # the sign-in page then moves on to the worklist: wait, so a later goto is not undone
+    page.wait_for_function("() => !window.location.hash.startsWith('#/login')")
+    page.locator("main h1").first.wait_for()
 
 
 def logout(page: Any) -> None:

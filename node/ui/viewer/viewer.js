@@ -90,10 +90,13 @@ export class SliceViewer extends EventTarget {
           this.emitView();
           return;
         }
-        this.wheelRest = (this.wheelRest || 0) + event.deltaY;
-        const steps = Math.trunc(this.wheelRest / 50) || Math.sign(this.wheelRest);
+        // One slice per mouse-wheel notch (about 100 px); trackpads' small deltas add up.
+        const pixels = event.deltaMode === 1 ? event.deltaY * 33 : event.deltaY;
+        this.wheelRest = (this.wheelRest || 0) + pixels;
+        if (Math.abs(this.wheelRest) < 50) return;
+        const steps = Math.sign(this.wheelRest) * Math.max(1, Math.round(Math.abs(this.wheelRest) / 100));
         this.wheelRest = 0;
-        if (steps) this.step(steps);
+        this.step(steps);
       },
       { passive: false },
     );
