@@ -48,6 +48,10 @@ One root, :class:`NodeError`, under :class:`shared.errors.HarmoniaError`::
     │   ├── TaskStateError              the task or reader part is in the wrong state (409)
     │   └── NotAssignedError            the caller has no part in this task or project (403)
     ├── ExportError                     an export that cannot be written as asked (409)
+    ├── EgressError                     something may not leave the node (node.egress)
+    │   ├── EgressRefusedError          a kind off the allowlist, or a payload off its schema (403)
+    │   ├── CanaryDetectedError         identifying content found in an outbound payload (403)
+    │   └── BudgetExceededError         the release would exceed the privacy budget (409)
     └── WeakPasswordError               a password the node will not accept
 
 :class:`DicomInputError` and :class:`DeidentificationError` carry the PS3.18
@@ -72,11 +76,15 @@ __all__ = [
     "AccountLockedError",
     "AnnotationError",
     "AuthError",
+    "BudgetExceededError",
+    "CanaryDetectedError",
     "ConfidenceOutOfScaleError",
     "CsrfError",
     "DeidentificationError",
     "DicomInputError",
     "DuplicateAnnotationError",
+    "EgressError",
+    "EgressRefusedError",
     "EmptyMaskError",
     "ExportError",
     "GeometryOutOfImageError",
@@ -240,6 +248,76 @@ class QueryError(NodeError):
 
 class ExportError(NodeError):
     """An export cannot be written as asked (e.g. its output folder is not empty)."""
+
+
+class EgressError(NodeError):
+    """Base class of the egress gate's refusals: nothing was sent and nothing was charged.
+
+    Parameters
+    ----------
+    message
+        What was refused and what to do; it never quotes payload values.
+    kind
+        The message kind that was to be released.
+    """
+
+    def __init__(self, message: str, *, kind: str | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class EgressRefusedError(EgressError):
+    """A message kind not on the allowlist, or a payload that breaks its kind's schema.
+
+    ``field`` is the path of the offending part of the payload (``metadata.site``).
+    """
+
+    def __init__(self, message: str, *, kind: str | None = None, field: str | None = None) -> None:
+        super().__init__(message, kind=kind)
+        self.field = field
+
+
+class CanaryDetectedError(EgressError):
+    """An outbound payload holds identifying content (a canary, a hospital UID, a denylisted name).
+
+    ``field`` is where it was found and ``rule`` which check matched; the value
+    itself is never repeated.
+    """
+
+    def __init__(self, message: str, *, kind: str | None = None, field: str, rule: str) -> None:
+        super().__init__(message, kind=kind)
+        self.field = field
+        self.rule = rule
+
+
+class BudgetExceededError(EgressError):
+    """A release whose privacy cost would take its purpose past the site's budget.
+
+    Parameters
+    ----------
+    message
+        Says what is spent, what is left and what was asked.
+    kind
+        The message kind.
+    purpose
+        ``training`` or ``statistics``.
+    remaining_epsilon, remaining_delta
+        What is left of the budget.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str | None = None,
+        purpose: str,
+        remaining_epsilon: float,
+        remaining_delta: float,
+    ) -> None:
+        super().__init__(message, kind=kind)
+        self.purpose = purpose
+        self.remaining_epsilon = remaining_epsilon
+        self.remaining_delta = remaining_delta
 
 
 class NotFoundError(NodeError):

@@ -21,8 +21,10 @@ from node.errors import (
     AccountLockedError,
     AnnotationError,
     AuthError,
+    BudgetExceededError,
     CsrfError,
     DicomInputError,
+    EgressError,
     ExportError,
     GuidelineConflictError,
     InstanceTooLargeError,
@@ -70,6 +72,11 @@ _STATUS: tuple[tuple[type[HarmoniaError], int], ...] = (
     (RevisionConflictError, 409),
     (TaskStateError, 409),
     (NotAssignedError, 403),
+    # The egress gate: a payload the node's privacy policy forbids is a refusal by policy
+    # (403: asking again will not help); a spent privacy budget conflicts with the node's
+    # current state (409: it clears when the budget period rolls over or an admin raises it).
+    (BudgetExceededError, 409),
+    (EgressError, 403),
     (AnnotationError, 400),
     (QueryError, 400),
     (MultipartError, 400),

@@ -6,6 +6,7 @@ default; any SQLAlchemy URL (PostgreSQL for larger sites) works the same.
 
 from node.store import annotation_tables as annotation_tables  # registers the tables on Base
 from node.store import auth_tables as auth_tables  # registers the tables on Base
+from node.store import egress_tables as egress_tables  # registers the tables on Base
 from node.store.blobs import (
     BlobStore,
     FileBlobStore,
