@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response
 from node.annotate import parse_guideline
 from node.api.deps import Annotator, ProjectManager, Runtime
 from node.api.routes.annotation_json import guideline_json
+from node.api.routes.annotation_models import GuidelineListPublic, GuidelineLoaded, GuidelinePublic
 from node.errors import RequestTooLargeError
 
 router = APIRouter(prefix="/api/guidelines", tags=["annotation"])
@@ -16,7 +17,7 @@ router = APIRouter(prefix="/api/guidelines", tags=["annotation"])
 _MAX_GUIDELINE_BYTES = 2 * 1024 * 1024
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=GuidelineLoaded)
 async def load_guideline(
     request: Request, response: Response, runtime: Runtime, manager: ProjectManager
 ) -> dict[str, Any]:
@@ -37,7 +38,7 @@ async def load_guideline(
     return {**guideline_json(version, full=False), "created": created}
 
 
-@router.get("")
+@router.get("", response_model=GuidelineListPublic)
 def list_guidelines(runtime: Runtime, _caller: Annotator) -> dict[str, Any]:
     """Every loaded guideline version (without content)."""
     return {
@@ -45,7 +46,7 @@ def list_guidelines(runtime: Runtime, _caller: Annotator) -> dict[str, Any]:
     }
 
 
-@router.get("/{name}/{version}")
+@router.get("/{name}/{version}", response_model=GuidelinePublic)
 def get_guideline(name: str, version: str, runtime: Runtime, _caller: Annotator) -> dict[str, Any]:
     """One guideline version with its full content."""
     return guideline_json(runtime.annotation.guidelines.get(name, version))

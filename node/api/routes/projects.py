@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from node.annotate import ProjectSpec, SeriesQuery
 from node.api.deps import Annotator, ProjectManager, Runtime
 from node.api.routes.annotation_json import project_json
+from node.api.routes.annotation_models import ProjectListPublic, ProjectPublic
 
 router = APIRouter(prefix="/api/projects", tags=["annotation"])
 
@@ -47,7 +48,7 @@ class ProjectCreate(BaseModel):
     reviewers: list[str] = Field(default_factory=list, max_length=500)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=ProjectPublic)
 def create_project(
     body: ProjectCreate, runtime: Runtime, manager: ProjectManager
 ) -> dict[str, Any]:
@@ -67,13 +68,13 @@ def create_project(
     return project_json(project)
 
 
-@router.get("")
+@router.get("", response_model=ProjectListPublic)
 def list_projects(runtime: Runtime, _caller: Annotator) -> dict[str, Any]:
     """Every project, newest first."""
     return {"projects": [project_json(p) for p in runtime.annotation.projects.list()]}
 
 
-@router.get("/{name}")
+@router.get("/{name}", response_model=ProjectPublic)
 def get_project(name: str, runtime: Runtime, _caller: Annotator) -> dict[str, Any]:
     """One project."""
     return project_json(runtime.annotation.projects.get(name))

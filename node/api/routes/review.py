@@ -15,6 +15,13 @@ from node.api.routes.annotation_json import (
     review_item_json,
     task_json,
 )
+from node.api.routes.annotation_models import (
+    AdjudicationCasePublic,
+    AdjudicationQueuePublic,
+    ConsensusPublic,
+    ReviewQueuePublic,
+    TaskPublic,
+)
 
 router = APIRouter(tags=["review"])
 
@@ -37,13 +44,13 @@ class AdjudicationCreate(BaseModel):
     annotations: list[dict[str, Any]] = Field(max_length=10_000)
 
 
-@router.get("/api/review/queue")
+@router.get("/api/review/queue", response_model=ReviewQueuePublic)
 def review_queue(runtime: Runtime, caller: Reviewer) -> dict[str, Any]:
     """Completed reader parts waiting for the caller's review."""
     return {"items": [review_item_json(i) for i in runtime.annotation.review.queue(caller)]}
 
 
-@router.post("/api/tasks/{task_id}/review")
+@router.post("/api/tasks/{task_id}/review", response_model=TaskPublic)
 def review_task(
     task_id: int, body: ReviewCreate, runtime: Runtime, caller: Reviewer
 ) -> dict[str, Any]:
@@ -54,19 +61,19 @@ def review_task(
     return task_json(task)
 
 
-@router.get("/api/adjudication/queue")
+@router.get("/api/adjudication/queue", response_model=AdjudicationQueuePublic)
 def adjudication_queue(runtime: Runtime, caller: Adjudicator) -> dict[str, Any]:
     """Tasks whose readers disagreed, waiting for the caller."""
     return {"tasks": [task_json(t) for t in runtime.annotation.adjudication.queue(caller)]}
 
 
-@router.get("/api/tasks/{task_id}/adjudication")
+@router.get("/api/tasks/{task_id}/adjudication", response_model=AdjudicationCasePublic)
 def adjudication_case(task_id: int, runtime: Runtime, caller: Adjudicator) -> dict[str, Any]:
     """Every reader's annotations side by side, with the agreement figures."""
     return adjudication_json(runtime.annotation.adjudication.case(task_id, caller))
 
 
-@router.post("/api/tasks/{task_id}/adjudication")
+@router.post("/api/tasks/{task_id}/adjudication", response_model=ConsensusPublic)
 def adjudicate(
     task_id: int, body: AdjudicationCreate, runtime: Runtime, caller: Adjudicator
 ) -> dict[str, Any]:

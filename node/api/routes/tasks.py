@@ -21,6 +21,18 @@ from node.api.routes.annotation_json import (
     task_view_json,
     worklist_item_json,
 )
+from node.api.routes.annotation_models import (
+    AgreementPublic,
+    AnnotationPublic,
+    ConsensusPublic,
+    DiffPublic,
+    RevisionListPublic,
+    RevisionPublic,
+    TaskDetailPublic,
+    TaskPublic,
+    TaskSummaryPublic,
+    WorklistPublic,
+)
 from node.errors import InvalidPayloadError
 
 router = APIRouter(tags=["annotation"])
@@ -36,7 +48,7 @@ class TaskChange(BaseModel):
     priority: int
 
 
-@router.get("/api/worklist")
+@router.get("/api/worklist", response_model=WorklistPublic)
 def worklist(
     runtime: Runtime,
     caller: Annotator,
@@ -54,14 +66,14 @@ def worklist(
     }
 
 
-@router.get("/api/tasks/{task_id}")
+@router.get("/api/tasks/{task_id}", response_model=TaskDetailPublic)
 def get_task(task_id: int, runtime: Runtime, caller: Annotator) -> dict[str, Any]:
     """The task: slices, guideline and annotations (only the caller's while blinded)."""
     view = runtime.annotation.tasks.view(task_id, caller)
     return task_view_json(view, caller.username)
 
 
-@router.patch("/api/tasks/{task_id}")
+@router.patch("/api/tasks/{task_id}", response_model=TaskPublic)
 def change_task(
     task_id: int, body: TaskChange, runtime: Runtime, manager: ProjectManager
 ) -> dict[str, Any]:
@@ -70,7 +82,7 @@ def change_task(
     return task_json(task)
 
 
-@router.post("/api/tasks/{task_id}/annotations", status_code=201)
+@router.post("/api/tasks/{task_id}/annotations", status_code=201, response_model=AnnotationPublic)
 def create_annotation(
     task_id: int, body: AnnotationBody, runtime: Runtime, caller: Annotator
 ) -> dict[str, Any]:
@@ -79,7 +91,7 @@ def create_annotation(
     return annotation_json(record)
 
 
-@router.put("/api/annotations/{annotation_id}")
+@router.put("/api/annotations/{annotation_id}", response_model=AnnotationPublic)
 def revise_annotation(
     annotation_id: int, body: AnnotationBody, runtime: Runtime, caller: Annotator
 ) -> dict[str, Any]:
@@ -94,7 +106,7 @@ def revise_annotation(
     return annotation_json(record)
 
 
-@router.delete("/api/annotations/{annotation_id}")
+@router.delete("/api/annotations/{annotation_id}", response_model=AnnotationPublic)
 def delete_annotation(
     annotation_id: int,
     runtime: Runtime,
@@ -106,14 +118,14 @@ def delete_annotation(
     return annotation_json(record)
 
 
-@router.get("/api/annotations/{annotation_id}/revisions")
+@router.get("/api/annotations/{annotation_id}/revisions", response_model=RevisionListPublic)
 def list_revisions(annotation_id: int, runtime: Runtime, caller: Annotator) -> dict[str, Any]:
     """Every revision, oldest first."""
     revisions = runtime.annotation.revisions.history(annotation_id, caller)
     return {"annotation_id": annotation_id, "revisions": [r.to_json() for r in revisions]}
 
 
-@router.get("/api/annotations/{annotation_id}/revisions/{number}")
+@router.get("/api/annotations/{annotation_id}/revisions/{number}", response_model=RevisionPublic)
 def get_revision(
     annotation_id: int, number: int, runtime: Runtime, caller: Annotator
 ) -> dict[str, Any]:
@@ -121,7 +133,7 @@ def get_revision(
     return runtime.annotation.revisions.revision(annotation_id, number, caller).to_json()
 
 
-@router.get("/api/annotations/{annotation_id}/diff")
+@router.get("/api/annotations/{annotation_id}/diff", response_model=DiffPublic)
 def diff_revisions(
     annotation_id: int,
     runtime: Runtime,
@@ -133,14 +145,14 @@ def diff_revisions(
     return runtime.annotation.revisions.diff(annotation_id, before, after, caller)
 
 
-@router.post("/api/tasks/{task_id}/complete")
+@router.post("/api/tasks/{task_id}/complete", response_model=TaskSummaryPublic)
 def complete_task(task_id: int, runtime: Runtime, caller: Annotator) -> dict[str, Any]:
     """Mark the caller's part done (422 naming any missing required label)."""
     task = runtime.annotation.tasks.complete(task_id, caller.username)
     return task_summary_json(task, caller.username)
 
 
-@router.get("/api/tasks/{task_id}/consensus")
+@router.get("/api/tasks/{task_id}/consensus", response_model=ConsensusPublic)
 def get_consensus(task_id: int, runtime: Runtime, caller: Annotator) -> dict[str, Any]:
     """The task's consensus per label, with its method (once every reader has completed)."""
     consensus = runtime.annotation.tasks.consensus(task_id, caller)
@@ -148,7 +160,7 @@ def get_consensus(task_id: int, runtime: Runtime, caller: Annotator) -> dict[str
     return consensus_json(view_task, consensus)
 
 
-@router.get("/api/tasks/{task_id}/agreement")
+@router.get("/api/tasks/{task_id}/agreement", response_model=AgreementPublic)
 def get_agreement(task_id: int, runtime: Runtime, caller: Annotator) -> dict[str, Any]:
     """The agreement figures of the task's current round (empty while blinded)."""
     return {

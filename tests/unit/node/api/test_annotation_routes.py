@@ -103,6 +103,7 @@ def test_two_readers_disagree_then_adjudication(api: tuple[TestClient, dict]) ->
     assert stale.status_code == 409 and stale.json()["error"] == "RevisionConflictError"
     diff = client.get(f"/api/annotations/{aid}/diff?from=1&to=2", headers=people["alice"]).json()
     assert {c["path"] for c in diff["changes"]} == {"geometry.x0", "geometry.x1"}
+    assert (diff["from"], diff["to"]) == (1, 2) and diff["changes"][0]["from"] == 5
     history = client.get(f"/api/annotations/{aid}/revisions", headers=people["alice"]).json()
     assert [r["revision"] for r in history["revisions"]] == [1, 2]
 
@@ -206,6 +207,8 @@ def test_delete_is_a_tombstone_and_roles_are_checked(api: tuple[TestClient, dict
     history = client.get(f"/api/annotations/{aid}/revisions", headers=people["alice"]).json()
     assert [r["tombstone"] for r in history["revisions"]] == [False, True]
     assert client.get(f"/api/tasks/{task_id}", headers=people["alice"]).json()["annotations"] == []
+    schema = client.get("/openapi.json").json()["components"]["schemas"]
+    assert {"AnnotationPublic", "TaskDetailPublic", "ConsensusPublic"} <= set(schema)
     assert client.post("/api/projects", json={}, headers=people["alice"]).status_code == 403
     assert client.get("/api/worklist").status_code == 401
     assert client.get("/api/review/queue", headers=people["bob"]).status_code == 403
