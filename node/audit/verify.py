@@ -65,12 +65,21 @@ class AuditVerification:
         return self.problem is None
 
 
-def verify_audit_log(log: AuditLog) -> AuditVerification:
+def verify_audit_log(log: AuditLog, *, anchor: tuple[int, str] | None = None) -> AuditVerification:
     """Walk the chain of ``log`` up to its sealed head and report the first entry that is wrong.
 
     Safe while the node runs: entries appended after the head was read are
     left for the next check (they commit together with the head that names
     them, so the head never names an entry that is not there yet).
+
+    Parameters
+    ----------
+    log
+        The audit log to check.
+    anchor
+        ``(seq, entry_hash)`` of a head recorded earlier, somewhere the node
+        cannot write: the log must still hold that entry with that hash, which
+        catches a rollback to an old copy or a rewrite by someone with the key.
     """
     warnings = _missing_triggers(log.engine)
     head = _read_head(log.engine)
@@ -91,6 +100,8 @@ def verify_audit_log(log: AuditLog) -> AuditVerification:
                 count,
             )
         problem = _check_entry(log.key, entry, prev_hash)
+        if problem is None and anchor is not None and entry.seq == anchor[0]:
+            problem = _check_anchor(entry, anchor[1])
         if problem is not None:
             return bad(entry.seq, problem, count)
         prev_hash = entry.entry_hash
@@ -116,6 +127,13 @@ def verify_audit_log(log: AuditLog) -> AuditVerification:
             "(or the node was never opened with this data directory's site key)",
             count,
         )
+    if anchor is not None and head_seq < anchor[0]:
+        return bad(
+            head_seq + 1,
+            f"the log ends at entry {head_seq} but held entry {anchor[0]} when the anchor was "
+            "recorded: it was rolled back or truncated",
+            count,
+        )
     beyond = _entries_beyond_head(log.engine)
     if beyond is not None:
         return bad(
@@ -139,6 +157,12 @@ def _entries_beyond_head(engine: Engine) -> int | None:
     if newest is None or head is None or int(newest) <= int(head.seq):
         return None
     return int(head.seq) + 1
+
+
+def _check_anchor(entry: AuditEntry, expected_hash: str) -> str | None:
+    if entry.entry_hash == expected_hash:
+        return None
+    return f"entry {entry.seq} differs from the head recorded earlier (anchor): history rewritten"
 
 
 def _check_entry(key: bytes, entry: AuditEntry, prev_hash: str) -> str | None:

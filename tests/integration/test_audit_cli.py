@@ -87,6 +87,11 @@ def test_intact_log_verifies_and_exports(data_dir: Path, tmp_path: Path) -> None
     verified = _run("audit", "verify", "--data-dir", str(data_dir))
     assert verified.returncode == ExitCode.OK, verified.stderr
     assert verified.stdout.startswith("audit log intact: 4 entries")
+    head = verified.stdout.split("(head ")[1].rstrip(")\n")
+    anchored = _run("audit", "verify", "--data-dir", str(data_dir), "--expect-head", head)
+    assert anchored.returncode == ExitCode.OK, anchored.stderr
+    forged = _run("audit", "verify", "--data-dir", str(data_dir), "--expect-head", "9:" + "0" * 64)
+    assert forged.returncode == ExitCode.AUDIT_TAMPERED and "rolled back" in forged.stderr
     out = tmp_path / "audit.jsonl"
     exported = _run("audit", "export", "--data-dir", str(data_dir), "--out", str(out))
     assert exported.returncode == ExitCode.OK

@@ -247,3 +247,15 @@ def test_row_inserted_beyond_the_head_is_detected(log: AuditLog, db_path: Path) 
     )
     result = verify_audit_log(log)
     assert result.first_bad_seq == 3 and "beyond the sealed head" in (result.problem or "")
+
+
+def test_anchor_catches_a_rollback_and_a_rewrite(log: AuditLog) -> None:
+    _fill(log, 4)
+    anchor = (4, list(log.entries())[-1].entry_hash)
+    assert verify_audit_log(log, anchor=anchor).intact
+    _fill(log, 2)
+    assert verify_audit_log(log, anchor=anchor).intact  # the log moved on: fine
+    wrong = verify_audit_log(log, anchor=(4, "f" * 64))
+    assert wrong.first_bad_seq == 4 and "anchor" in (wrong.problem or "")
+    rolled = verify_audit_log(log, anchor=(9, "f" * 64))
+    assert rolled.first_bad_seq == 7 and "rolled back" in (rolled.problem or "")
