@@ -138,6 +138,7 @@ def test_two_readers_disagree_and_the_adjudicator_resolves(
     )
     assert len(set(indices)) == 1 and len(indices) == 3
     shots(page, "adjudication-side-by-side")
+    assert ui.horizontal_overflow(page) <= 0
     page.get_by_role("button", name="Resolve with the final annotations").click()
     page.locator(".resolved").wait_for()
     shots(page, "resolved")

@@ -181,8 +181,13 @@ export class GuidelinePanel {
     const { set } = this.host;
     const existing = set.items.find((i) => i.label === label.name && i.kind === "classification" && i.geometry);
     if (!value && existing) set.remove(existing.key);
-    else if (value && existing) set.update(existing.key, { geometry: { value } });
-    else if (value) set.add({ label: label.name, kind: "classification", geometry: { value }, ...this.host.defaults() });
+    else if (value && existing) {
+      set.update(existing.key, { geometry: { value } });
+      this.host.select(existing.key); // the confidence picker now applies to it
+    } else if (value) {
+      const created = set.add({ label: label.name, kind: "classification", geometry: { value }, ...this.host.defaults() });
+      this.host.select(created.key);
+    }
   }
 
   setConfidence(value) {

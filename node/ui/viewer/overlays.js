@@ -62,6 +62,7 @@ export function drawOverlays(ctx, scene, scale) {
     drawItem(ctx, item, scene, scale);
   }
   ctx.setLineDash([]);
+  drawClassifications(ctx, scene, scale);
   if (scene.draft) {
     ctx.strokeStyle = "#ffffff";
     ctx.fillStyle = "#ffffff";
@@ -75,6 +76,17 @@ export function drawOverlays(ctx, scene, scale) {
     ctx.arc(scene.cursor.x, scene.cursor.y, scene.cursor.radius, 0, Math.PI * 2);
     ctx.stroke();
   }
+}
+
+/** Whole-task classifications (and "cannot assess" labels) as text in the image's top-left corner. */
+function drawClassifications(ctx, scene, scale) {
+  const lines = scene.items
+    .filter((item) => item.kind === "classification" || (item.cannot_assess && !item.geometry))
+    .map((item) => (item.geometry ? `${item.label}: ${item.geometry.value}` : `${item.label}: cannot assess`));
+  lines.forEach((text, i) => {
+    ctx.fillStyle = colorFor(text.split(":")[0], scene.labels);
+    caption(ctx, text, 4 / scale, (18 + i * 16) / scale, scale);
+  });
 }
 
 function drawItem(ctx, item, scene, scale) {
