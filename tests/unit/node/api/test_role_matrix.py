@@ -5,8 +5,9 @@ them). The test walks the app's real routes, so a route added without an
 entry here fails (``test_every_route_is_in_the_table``): add it with the
 permission its dependency checks. For each route and each caller
 (unauthenticated, an annotator, a reviewer and an admin signed in with a
-session cookie, a bare ``read`` token, a bare ``ingest`` token and a token
-issued for the annotator) it sends a request with dummy path parameters and a
+session cookie, a bare ``read`` token, a bare ``ingest`` token, a token
+issued for the annotator, and the tokens of a disabled admin and a revoked
+admin token, which must get 401 everywhere) it sends a request with dummy path parameters and a
 minimal JSON body, and checks:
 
 * the node never answers 500;
@@ -156,7 +157,7 @@ class Caller:
     """One kind of caller and what it may do."""
 
     name: str
-    permissions: frozenset[Permission] | None  # None: not signed in
+    permissions: frozenset[Permission] | None  # None: no valid credentials
     token: str | None = None
     role: Role | None = None
 
@@ -202,6 +203,12 @@ def _callers(node: NodeRuntime) -> list[Caller]:
     ingest = node.tokens.issue("matrix-ingest", [Scope.INGEST]).token
     annotator_id = node.users.get(f"matrix-{Role.ANNOTATOR.value}").id
     for_annotator = node.tokens.issue("matrix-ann-token", [], user_id=annotator_id).token
+    # Credentials that once worked and must now get 401 everywhere.
+    gone = node.users.create("matrix-gone", _PASSWORD, Role.ADMIN)
+    for_gone = node.tokens.issue("matrix-gone-token", [], user_id=gone.id).token
+    node.users.disable("matrix-gone", actor="test")
+    revoked = node.tokens.issue("matrix-revoked", [Scope.ADMIN])
+    node.tokens.revoke(revoked.info.token_id)
     return [
         Caller("unauthenticated", None),
         Caller("annotator", ROLE_PERMISSIONS[Role.ANNOTATOR], role=Role.ANNOTATOR),
@@ -210,6 +217,8 @@ def _callers(node: NodeRuntime) -> list[Caller]:
         Caller("read token", SCOPE_PERMISSIONS[Scope.READ], token=read),
         Caller("ingest token", SCOPE_PERMISSIONS[Scope.INGEST], token=ingest),
         Caller("annotator's token", ROLE_PERMISSIONS[Role.ANNOTATOR], token=for_annotator),
+        Caller("disabled admin's token", None, token=for_gone),
+        Caller("revoked admin token", None, token=revoked.token),
     ]
 
 
