@@ -4,11 +4,11 @@
 them). The test walks the app's real routes, so a route added without an
 entry here fails (``test_every_route_is_in_the_table``): add it with the
 permission its dependency checks. For each route and each caller
-(unauthenticated, an annotator, a reviewer and an admin signed in with a
-session cookie, a bare ``read`` token, a bare ``ingest`` token, a token
-issued for the annotator, and the tokens of a disabled admin and a revoked
-admin token, which must get 401 everywhere) it sends a request with dummy path parameters and a
-minimal JSON body, and checks:
+(unauthenticated; an annotator, a reviewer and an admin signed in with a
+session cookie; a bare ``read`` token, a bare ``ingest`` token, a token issued
+for the annotator; and a disabled admin's token and a revoked admin token,
+which must get 401 everywhere) it sends a request with dummy path parameters
+and a minimal JSON body, and checks:
 
 * the node never answers 500;
 * a caller without the permission gets 401 (no credentials) or 403 (the
