@@ -56,6 +56,16 @@ class PairResult:
     measured_at: datetime
 
     @property
+    def both_empty(self) -> bool:
+        """Whether neither reader marked anything (trivial agreement, no evidence on them)."""
+        d = self.detail
+        if self.kind == "classification":
+            return d.get("a") is None and d.get("b") is None
+        if self.kind == "mask":
+            return not d.get("voxels_a") and not d.get("voxels_b")
+        return not d.get("n_a") and not d.get("n_b")
+
+    @property
     def pair(self) -> tuple[str, str]:
         """The two readers, sorted (pairs are unordered on the dashboard)."""
         a, b = sorted((self.reader_a, self.reader_b))

@@ -4,6 +4,7 @@ Per reader and label:
 
 * **agreement with others** — mean per-case agreement over the pairs the reader
   is part of, next to the same mean over the pairs without them (the "rest");
+  pairs where neither reader marked anything are left out (they agree trivially);
 * **STAPLE sensitivity and specificity** (mask labels) — STAPLE
   (:func:`shared.consensus.staple`) is rerun per closed task on the readers'
   stored masks over the slices anyone painted, as the task's consensus did;
@@ -197,7 +198,12 @@ class ReaderFigure:
 
 
 def _values(pairs: Sequence[PairResult], reader: str, *, inside: bool) -> list[float]:
-    return [p.value for p in pairs if p.value is not None and (reader in p.pair) == inside]
+    """Pair values with (or without) ``reader``, leaving out pairs where nobody marked anything."""
+    return [
+        p.value
+        for p in pairs
+        if p.value is not None and not p.both_empty and (reader in p.pair) == inside
+    ]
 
 
 def _classification_value(annotations: Sequence[ReaderAnnotation]) -> str | None:

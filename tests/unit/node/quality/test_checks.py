@@ -210,3 +210,24 @@ def test_report_sorts_findings_most_severe_first(guideline: Guideline) -> None:
     assert ranks == sorted(ranks, key=[Severity.CRITICAL, Severity.WARNING, Severity.INFO].index)
     assert {f.check for f in report.findings} >= {"reader_outlier", "label_below_target", "drift"}
     assert all(not math.isnan(f.threshold) for f in report.findings)
+
+
+def test_pairs_where_nobody_marked_anything_do_not_count_for_readers(
+    guideline: Guideline,
+) -> None:
+    data = _trio(guideline, carol=0.5)
+    empty = tuple(
+        pair(t, "nodule-box", "box", 1.0, readers, matched=0, n_a=0, n_b=0)
+        for t in range(1, 5)
+        for readers in (("alice", "bob"), ("alice", "carol"), ("bob", "carol"))
+    )
+    padded = type(data)(
+        name=data.name,
+        guideline=data.guideline,
+        guidelines=data.guidelines,
+        tasks=data.tasks,
+        pairs=data.pairs + empty,
+    )
+    rows = {(r.reader, r.label): r for r in reader_figures(padded)}
+    assert rows[("carol", "")].agreement.mean == pytest.approx(0.5)
+    assert rows[("carol", "nodule-box")].agreement.n == 0
