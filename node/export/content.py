@@ -41,12 +41,13 @@ CONSENSUS = "consensus"
 
 @dataclass(frozen=True)
 class SliceRef:
-    """One slice of a task, in the task's slice order."""
+    """One slice of a task, in the task's slice order (``frame``: 1-based, multi-frame only)."""
 
     index: int
     sop_instance_uid: str
     rows: int
     columns: int
+    frame: int | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,7 @@ def _task(session: Session, task: TaskRow) -> TaskContent:
             sop_instance_uid=str(item["sop_instance_uid"]),
             rows=int(item["rows"]),
             columns=int(item["columns"]),
+            frame=int(item["frame"]) if item.get("frame") is not None else None,
         )
         for item in json.loads(task.slices)
     )

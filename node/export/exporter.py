@@ -145,6 +145,13 @@ class ProjectExporter:
                     result = Skipped(
                         task.task_id, task.series_instance_uid, contribution.who, str(exc)
                     )
+                except ValueError as exc:  # highdicom refusing an unusual source series
+                    result = Skipped(
+                        task.task_id,
+                        task.series_instance_uid,
+                        contribution.who,
+                        f"cannot write this series as {fmt.value}: {exc}",
+                    )
                 if isinstance(result, Written):
                     files.append(result)
                 else:
@@ -172,18 +179,24 @@ class ProjectExporter:
         return manifest
 
     def _headers(self, task: TaskContent) -> list[Dataset]:
+        """One header per slice; the frames of a multi-frame instance share one dataset."""
+        read: dict[str, Dataset] = {}
         headers: list[Dataset] = []
         for ref in task.slices:
-            try:
-                record = self._store.instance(ref.sop_instance_uid, include_quarantined=False)
-            except NotFoundError:
-                raise _SourceMissingError(
-                    f"slice {ref.index} ({ref.sop_instance_uid}) of the series is no longer "
-                    "on this node (deleted or quarantined); release or re-send it, then "
-                    "export again"
-                ) from None
-            data = self._store.read(record)
-            headers.append(pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True))
+            if ref.sop_instance_uid not in read:
+                try:
+                    record = self._store.instance(ref.sop_instance_uid, include_quarantined=False)
+                except NotFoundError:
+                    raise _SourceMissingError(
+                        f"slice {ref.index} ({ref.sop_instance_uid}) of the series is no longer "
+                        "on this node (deleted or quarantined); release or re-send it, then "
+                        "export again"
+                    ) from None
+                data = self._store.read(record)
+                read[ref.sop_instance_uid] = pydicom.dcmread(
+                    io.BytesIO(data), stop_before_pixels=True
+                )
+            headers.append(read[ref.sop_instance_uid])
         return headers
 
 

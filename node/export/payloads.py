@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from node.export.content import SliceRef
-from shared.formats import CocoAnnotation, Finding, FindingKind, rle_decode
+from shared.formats import CocoAnnotation, CocoImage, Finding, FindingKind, rle_decode
 
 __all__ = ["coco_annotations", "drawn", "findings", "mask_volumes"]
 
@@ -86,18 +86,23 @@ def coco_annotations(
                     reader=who,
                     confidence=payload.get("confidence"),
                 )
-                result.append(CocoAnnotation(finding, image.sop_instance_uid, series_instance_uid))
+                result.append(CocoAnnotation(finding, _key(image), series_instance_uid))
         elif kind in _POINT_KINDS:
             finding = _finding(payload, who)
             image_ref = by_index.get(finding.slice) if finding.slice is not None else None
             result.append(
                 CocoAnnotation(
                     finding,
-                    image_ref.sop_instance_uid if image_ref is not None else None,
+                    _key(image_ref) if image_ref is not None else None,
                     series_instance_uid,
                 )
             )
     return result
+
+
+def _key(image: SliceRef) -> str:
+    """The COCO image key of a slice."""
+    return CocoImage(image.sop_instance_uid, image.rows, image.columns, frame=image.frame).key
 
 
 def _finding(payload: Mapping[str, Any], who: str) -> Finding:

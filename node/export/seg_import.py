@@ -228,17 +228,20 @@ class SegImporter:
     def _place(
         self, segment: ReadSegment, slices: Sequence[Mapping[str, Any]], uid: str
     ) -> dict[str, dict[str, Any]]:
-        by_uid = {str(s["sop_instance_uid"]): s for s in slices}
+        by_key = {(str(s["sop_instance_uid"]), s.get("frame")): s for s in slices}
         positions = [
             (np.asarray(s["position"], dtype=np.float64), s) for s in slices if s.get("position")
         ]
         volume: dict[int, npt.NDArray[np.bool_]] = {}
-        for frame, (source, position) in enumerate(
-            zip(segment.source_sop_instance_uids, segment.positions, strict=True)
+        source_frames = segment.source_frame_numbers or (None,) * len(segment.positions)
+        for frame, (source, source_frame, position) in enumerate(
+            zip(segment.source_sop_instance_uids, source_frames, segment.positions, strict=True)
         ):
             target = None
             if source is not None:
-                target = by_uid.get(source) or by_uid.get(self._pseudonymize(source))
+                target = by_key.get((source, source_frame)) or by_key.get(
+                    (self._pseudonymize(source), source_frame)
+                )
             if target is None and position is not None and positions:
                 distances = [float(np.abs(p - position).max()) for p, _ in positions]
                 best = int(np.argmin(distances))

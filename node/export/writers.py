@@ -99,6 +99,7 @@ def write_contribution(
     """Write one contributor's annotations of one task in ``fmt`` under ``out_dir``."""
     name = contributor_name(contribution)
     folder = out_dir / task.series_instance_uid
+    frames = [s.frame for s in task.slices]
     digest = hashlib.sha256(
         json.dumps(contribution.payloads, sort_keys=True).encode("utf-8")
     ).hexdigest()
@@ -124,7 +125,9 @@ def write_contribution(
         if not items:
             return skipped("no drawn annotation")
         images = [
-            CocoImage(s.sop_instance_uid, s.rows, s.columns, task.series_instance_uid, s.index)
+            CocoImage(
+                s.sop_instance_uid, s.rows, s.columns, task.series_instance_uid, s.index, s.frame
+            )
             for s in task.slices
         ]
         document = write_coco(
@@ -143,7 +146,7 @@ def write_contribution(
             return skipped("no mask annotation")
         folder.mkdir(parents=True, exist_ok=True)
         if fmt is ExportFormat.NIFTI:
-            path = write_nifti(folder / f"{name}.nii.gz", volumes, sources(task))
+            path = write_nifti(folder / f"{name}.nii.gz", volumes, sources(task), frames=frames)
             return written(path, list(volumes), len(volumes))
         creator = "consensus" if contribution.is_consensus else contribution.who
         seg = write_segmentation(
@@ -153,6 +156,7 @@ def write_contribution(
             content_creator=creator,
             sop_instance_uid=derived_uid("seg", task.series_instance_uid, name, digest),
             series_instance_uid=derived_uid("seg-series", task.series_instance_uid, name, digest),
+            frames=frames,
         )
         path = folder / f"{name}.dcm"
         seg.save_as(path, enforce_file_format=True)
@@ -175,6 +179,7 @@ def write_contribution(
         series_description=_description("SR", contribution, [f.label for f in items_sr]),
         sop_instance_uid=derived_uid("sr", task.series_instance_uid, name, digest),
         series_instance_uid=derived_uid("sr-series", task.series_instance_uid, name, digest),
+        frames=frames,
     )
     path = folder / f"{name}.dcm"
     report.save_as(path, enforce_file_format=True)

@@ -31,18 +31,30 @@ _KEYPOINT_NAMES = {FindingKind.KEYPOINT: ["point"], FindingKind.LENGTH: ["start"
 
 @dataclass(frozen=True)
 class CocoImage:
-    """One slice as a COCO image."""
+    """One slice as a COCO image (``frame``: the 1-based frame of a multi-frame instance)."""
 
     sop_instance_uid: str
     rows: int
     columns: int
     series_instance_uid: str = ""
     slice_index: int = 0
+    frame: int | None = None
+
+    @property
+    def key(self) -> str:
+        """``file_name``: the SOPInstanceUID, with ``/frames/<n>`` for a frame (as in WADO-RS)."""
+        if self.frame is None:
+            return self.sop_instance_uid
+        return f"{self.sop_instance_uid}/frames/{self.frame}"
 
 
 @dataclass(frozen=True)
 class CocoAnnotation:
-    """A finding and where it lies: the slice's SOPInstanceUID (``None`` for a series)."""
+    """A finding and where it lies.
+
+    ``image`` is the slice's :attr:`CocoImage.key` (the SOPInstanceUID of a
+    single-frame slice), or ``None`` for the whole series.
+    """
 
     finding: Finding
     image: str | None
@@ -74,7 +86,7 @@ def write_coco(
     FormatInputError
         When an annotation names an image or a label that was not given.
     """
-    image_ids = {image.sop_instance_uid: number for number, image in enumerate(images, start=1)}
+    image_ids = {image.key: number for number, image in enumerate(images, start=1)}
     category_ids = {name: number for number, name in enumerate(categories, start=1)}
     kinds: dict[str, set[FindingKind]] = {name: set() for name in categories}
     objects: list[dict[str, Any]] = []
@@ -132,11 +144,13 @@ def write_coco(
         "licenses": [],
         "images": [
             {
-                "id": image_ids[image.sop_instance_uid],
-                "file_name": image.sop_instance_uid,
+                "id": image_ids[image.key],
+                "file_name": image.key,
                 "width": image.columns,
                 "height": image.rows,
                 "series_instance_uid": image.series_instance_uid,
+                "sop_instance_uid": image.sop_instance_uid,
+                "frame": image.frame,
                 "slice_index": image.slice_index,
             }
             for image in images

@@ -18,12 +18,98 @@ from pydicom.dataset import Dataset
 
 from shared.formats.errors import SeriesGeometryError
 
-__all__ = ["LPS_TO_RAS", "SeriesGeometry"]
+__all__ = ["LPS_TO_RAS", "Plane", "SeriesGeometry", "plane_of"]
 
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 """Flips DICOM's patient axes (left, posterior, superior) to NIfTI's (right, anterior, superior)."""
 
 _TOLERANCE_MM = 1e-3
+
+
+@dataclass(frozen=True)
+class Plane:
+    """Where one slice (an image, or one frame of a multi-frame image) lies.
+
+    ``spacing`` is PixelSpacing (between rows, between columns); ``thickness``
+    is SpacingBetweenSlices, else SliceThickness, when known.
+    """
+
+    position: tuple[float, float, float]
+    orientation: tuple[float, float, float, float, float, float]
+    spacing: tuple[float, float]
+    thickness: float | None = None
+
+
+def plane_of(ds: Dataset, frame: int | None = None, index: int = 0) -> Plane:
+    """Read the plane of a single-frame image, or of ``frame`` (1-based) of a multi-frame one.
+
+    Multi-frame images are read from their per-frame functional groups, then the
+    shared ones; single-frame images from their top-level attributes.
+
+    Raises
+    ------
+    SeriesGeometryError
+        When position, orientation or pixel spacing is missing (``index``
+        names the slice in the message).
+    """
+    sources: list[Dataset] = [ds]
+    if frame is not None:
+        per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
+        shared = ds.get("SharedFunctionalGroupsSequence") or []
+        if 1 <= frame <= len(per_frame):
+            sources = [per_frame[frame - 1], *shared, ds]
+        else:
+            sources = [*shared, ds]
+
+    def find(sequence: str, keyword: str) -> list[float] | None:
+        for item in sources:
+            for inner in item.get(sequence) or []:
+                found = _numbers(inner, keyword)
+                if found is not None:
+                    return found
+        return _numbers(ds, keyword)
+
+    position = find("PlanePositionSequence", "ImagePositionPatient")
+    orientation = find("PlaneOrientationSequence", "ImageOrientationPatient")
+    spacing = find("PixelMeasuresSequence", "PixelSpacing")
+    for name, value, size in (
+        ("ImagePositionPatient", position, 3),
+        ("ImageOrientationPatient", orientation, 6),
+        ("PixelSpacing", spacing, 2),
+    ):
+        if value is None or len(value) != size:
+            raise SeriesGeometryError(
+                f"slice {index} of the source series has no {name}; only series with "
+                "plane geometry (e.g. CT, MR) can be exported to this format"
+            )
+    assert position is not None and orientation is not None and spacing is not None
+    thickness = find("PixelMeasuresSequence", "SpacingBetweenSlices") or find(
+        "PixelMeasuresSequence", "SliceThickness"
+    )
+    return Plane(
+        position=(position[0], position[1], position[2]),
+        orientation=(
+            orientation[0],
+            orientation[1],
+            orientation[2],
+            orientation[3],
+            orientation[4],
+            orientation[5],
+        ),
+        spacing=(spacing[0], spacing[1]),
+        thickness=thickness[0] if thickness else None,
+    )
+
+
+def _numbers(item: Dataset, keyword: str) -> list[float] | None:
+    if keyword not in item:
+        return None
+    value = item[keyword].value
+    if value is None or value == "":
+        return None
+    if isinstance(value, str | bytes | int | float):
+        return [float(value)]
+    return [float(v) for v in value]
 
 
 @dataclass(frozen=True)
@@ -57,8 +143,18 @@ class SeriesGeometry:
     slice_step: tuple[float, float, float]
 
     @classmethod
-    def from_datasets(cls, datasets: Sequence[Dataset]) -> SeriesGeometry:
+    def from_datasets(
+        cls, datasets: Sequence[Dataset], frames: Sequence[int | None] | None = None
+    ) -> SeriesGeometry:
         """Read the geometry of an ordered series.
+
+        Parameters
+        ----------
+        datasets
+            One dataset per slice, in slice order (a multi-frame instance repeats).
+        frames
+            Per slice, the 1-based frame of a multi-frame instance, or ``None``
+            for a single-frame instance; all ``None`` when omitted.
 
         Raises
         ------
@@ -69,21 +165,17 @@ class SeriesGeometry:
         """
         if not datasets:
             raise SeriesGeometryError("the source series has no instances")
-        first = datasets[0]
-        for name in ("ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing"):
-            missing = [i for i, ds in enumerate(datasets) if name not in ds]
-            if missing:
-                raise SeriesGeometryError(
-                    f"slice {missing[0]} of the source series has no {name}; only series with "
-                    "plane geometry (e.g. CT, MR) can be exported to this format"
-                )
-        orientation = [float(v) for v in first.ImageOrientationPatient]
-        spacing = [float(v) for v in first.PixelSpacing]
-        shape = (int(first.Rows), int(first.Columns))
-        for index, ds in enumerate(datasets):
+        frame_numbers = list(frames) if frames is not None else [None] * len(datasets)
+        planes = [
+            plane_of(ds, frame, index)
+            for index, (ds, frame) in enumerate(zip(datasets, frame_numbers, strict=True))
+        ]
+        first = planes[0]
+        shape = (int(datasets[0].Rows), int(datasets[0].Columns))
+        for index, (ds, plane) in enumerate(zip(datasets, planes, strict=True)):
             same = (
-                np.allclose([float(v) for v in ds.ImageOrientationPatient], orientation, atol=1e-4)
-                and np.allclose([float(v) for v in ds.PixelSpacing], spacing, atol=1e-4)
+                np.allclose(plane.orientation, first.orientation, atol=1e-4)
+                and np.allclose(plane.spacing, first.spacing, atol=1e-4)
                 and (int(ds.Rows), int(ds.Columns)) == shape
             )
             if not same:
@@ -91,15 +183,13 @@ class SeriesGeometry:
                     f"slice {index} differs from slice 0 in orientation, pixel spacing or "
                     "matrix size; export each stack of one geometry separately"
                 )
-        positions = np.array(
-            [[float(v) for v in ds.ImagePositionPatient] for ds in datasets], dtype=np.float64
-        )
-        row_cosine = np.array(orientation[:3])
-        column_cosine = np.array(orientation[3:])
+        positions = np.array([plane.position for plane in planes], dtype=np.float64)
+        row_cosine = np.array(first.orientation[:3])
+        column_cosine = np.array(first.orientation[3:])
         normal = np.cross(row_cosine, column_cosine)
-        if len(datasets) > 1:
-            step = (positions[-1] - positions[0]) / (len(datasets) - 1)
-            expected = positions[0] + np.outer(np.arange(len(datasets)), step)
+        if len(planes) > 1:
+            step = (positions[-1] - positions[0]) / (len(planes) - 1)
+            expected = positions[0] + np.outer(np.arange(len(planes)), step)
             if np.abs(positions - expected).max() > max(_TOLERANCE_MM, 0.01 * np.linalg.norm(step)):
                 raise SeriesGeometryError(
                     "the slices of the source series are not evenly spaced along one line; "
@@ -108,16 +198,15 @@ class SeriesGeometry:
             if np.linalg.norm(step) < _TOLERANCE_MM:
                 raise SeriesGeometryError("two slices of the source series share one position")
         else:
-            thickness = first.get("SpacingBetweenSlices") or first.get("SliceThickness") or 1.0
-            step = normal * float(thickness)
+            step = normal * (first.thickness or 1.0)
         return cls(
             rows=shape[0],
             columns=shape[1],
-            slices=len(datasets),
+            slices=len(planes),
             row_cosine=_triple(row_cosine),
             column_cosine=_triple(column_cosine),
-            row_spacing=spacing[0],
-            column_spacing=spacing[1],
+            row_spacing=first.spacing[0],
+            column_spacing=first.spacing[1],
             positions=tuple(_triple(p) for p in positions),
             slice_step=_triple(step),
         )

@@ -99,6 +99,7 @@ def write_nifti(
     masks: Mapping[str, npt.ArrayLike] | npt.NDArray[np.integer[Any]],
     source_datasets: Sequence[Dataset],
     *,
+    frames: Sequence[int | None] | None = None,
     label_names: Mapping[int, str] | None = None,
 ) -> Path:
     """Write masks of one series as a NIfTI-1 label map, plus a JSON sidecar.
@@ -112,6 +113,9 @@ def write_nifti(
         ``source_datasets``; or a ready integer label map of that shape.
     source_datasets
         The series' instances, ordered as the masks' slice axis (headers suffice).
+    frames
+        Per slice, the 1-based frame when the slice is a frame of a multi-frame
+        instance (``source_datasets`` then repeats that instance), else ``None``.
     label_names
         For a label map: value → label name (default ``"label <value>"``).
 
@@ -128,7 +132,7 @@ def write_nifti(
     MaskShapeError
         When a mask does not match the series.
     """
-    geometry = SeriesGeometry.from_datasets(source_datasets)
+    geometry = SeriesGeometry.from_datasets(source_datasets, frames)
     if isinstance(masks, Mapping):
         volume, names = label_volume(masks, geometry.shape)
     else:
@@ -152,6 +156,7 @@ def write_nifti(
                 "labels": {str(value): name for value, name in names.items()},
                 "series_instance_uid": series_uid,
                 "sop_instance_uids": [str(ds.get("SOPInstanceUID", "")) for ds in source_datasets],
+                "frames": list(frames) if frames is not None else [None] * len(source_datasets),
                 "axes": "i=column, j=row, k=slice (slice order as in sop_instance_uids)",
             },
             indent=2,

@@ -56,6 +56,7 @@ def write_segmentation(
     sop_instance_uid: str | None = None,
     series_number: int = 900,
     content_label: str = "HARMONIA",
+    frames: Sequence[int | None] | None = None,
 ) -> hd.seg.Segmentation:
     """Write one BINARY DICOM Segmentation of an ordered source series.
 
@@ -79,6 +80,9 @@ def write_segmentation(
         SeriesNumber of the new series.
     content_label
         ContentLabel (a DICOM CS: upper case, digits, space, underscore).
+    frames
+        Per slice, the 1-based frame when the slices are the frames of one
+        multi-frame instance (``source_datasets`` then repeats it), else ``None``.
 
     Returns
     -------
@@ -113,6 +117,9 @@ def write_segmentation(
         raise EmptyMaskError(
             "every mask is empty: a DICOM SEG needs at least one segment with pixels"
         )
+    sources = list(source_datasets)
+    if frames is not None and any(f is not None for f in frames):
+        sources, arrays = _as_frames_of_one_instance(source_datasets, frames, arrays)
     given = codings or {}
     descriptions = []
     private = False
@@ -137,7 +144,7 @@ def write_segmentation(
     pixel_array = np.stack(arrays, axis=-1)
     with source_person_names():
         segmentation = hd.seg.Segmentation(
-            source_images=list(source_datasets),
+            source_images=sources,
             pixel_array=pixel_array,
             segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
             segment_descriptions=descriptions,
@@ -160,6 +167,30 @@ def write_segmentation(
     return segmentation
 
 
+def _as_frames_of_one_instance(
+    source_datasets: Sequence[Dataset],
+    frames: Sequence[int | None],
+    arrays: list[npt.NDArray[np.bool_]],
+) -> tuple[list[Dataset], list[npt.NDArray[np.bool_]]]:
+    """Reorder slice masks into the frame order of the one multi-frame source instance."""
+    uids = {str(ds.SOPInstanceUID) for ds in source_datasets}
+    if len(uids) != 1 or any(f is None for f in frames) or len(frames) != len(source_datasets):
+        raise MaskShapeError(
+            "a SEG of a multi-frame series needs every slice to be a frame of one instance; "
+            "this series mixes instances, so export it as NIfTI instead"
+        )
+    source = source_datasets[0]
+    count = int(source.get("NumberOfFrames", 1) or 1)
+    reordered = []
+    for array in arrays:
+        framed = np.zeros((count, *array.shape[1:]), dtype=np.bool_)
+        for index, frame in enumerate(frames):
+            assert frame is not None
+            framed[frame - 1] = array[index]
+        reordered.append(framed)
+    return [source], reordered
+
+
 @dataclass(frozen=True)
 class ReadSegment:
     """One segment of a SEG read back.
@@ -177,6 +208,9 @@ class ReadSegment:
         For each frame, its ImagePositionPatient (``None`` when absent).
     masks
         Boolean frames, shape ``(frames, rows, columns)``.
+    source_frame_numbers
+        For each frame, the frame of a multi-frame source it was derived from
+        (``None`` for a single-frame source).
     """
 
     number: int
@@ -186,6 +220,29 @@ class ReadSegment:
     source_sop_instance_uids: tuple[str | None, ...]
     positions: tuple[tuple[float, float, float] | None, ...]
     masks: npt.NDArray[np.bool_]
+    source_frame_numbers: tuple[int | None, ...] = ()
+
+    def by_source_frame(self) -> dict[tuple[str, int | None], npt.NDArray[np.bool_]]:
+        """Return (source SOPInstanceUID, source frame or ``None``) → mask.
+
+        Raises
+        ------
+        SegmentationReadError
+            When a frame names no source image; map it by ``positions`` instead.
+        """
+        numbers = self.source_frame_numbers or (None,) * len(self.source_sop_instance_uids)
+        result: dict[tuple[str, int | None], npt.NDArray[np.bool_]] = {}
+        for index, (uid, frame) in enumerate(
+            zip(self.source_sop_instance_uids, numbers, strict=True)
+        ):
+            if uid is None:
+                raise SegmentationReadError(
+                    f"frame {index} of segment {self.label!r} names no source image "
+                    "(DerivationImageSequence); match frames to slices by position instead"
+                )
+            key = (uid, frame)
+            result[key] = result[key] | self.masks[index] if key in result else self.masks[index]
+        return result
 
     def by_source_instance(self) -> dict[str, npt.NDArray[np.bool_]]:
         """Return source SOPInstanceUID → mask (frames on one source are merged).
@@ -280,6 +337,7 @@ def read_segmentation(dataset: Dataset) -> SegmentationContent:
             source_sop_instance_uids=tuple(_source_uid(per_frame[i]) for i in indices),
             positions=tuple(_position(per_frame[i]) for i in indices),
             masks=binary[indices] if indices else binary[:0],
+            source_frame_numbers=tuple(_source_frame(per_frame[i]) for i in indices),
         )
         if label in segments:
             segment = _merge(segments[label], segment)
@@ -334,6 +392,19 @@ def _source_uid(item: Dataset) -> str | None:
     return None
 
 
+def _source_frame(item: Dataset) -> int | None:
+    for derivation in item.get("DerivationImageSequence") or []:
+        for source in derivation.get("SourceImageSequence") or []:
+            numbers = source.get("ReferencedFrameNumber")
+            if numbers not in (None, ""):
+                values = [numbers] if isinstance(numbers, str | bytes | int) else list(numbers)
+                try:
+                    return int(values[0])
+                except (TypeError, ValueError, IndexError):
+                    return None
+    return None
+
+
 def _position(item: Dataset) -> tuple[float, float, float] | None:
     planes = item.get("PlanePositionSequence") or []
     if not planes or "ImagePositionPatient" not in planes[0]:
@@ -364,4 +435,5 @@ def _merge(first: ReadSegment, second: ReadSegment) -> ReadSegment:
         source_sop_instance_uids=first.source_sop_instance_uids + second.source_sop_instance_uids,
         positions=first.positions + second.positions,
         masks=np.concatenate([first.masks, second.masks]),
+        source_frame_numbers=first.source_frame_numbers + second.source_frame_numbers,
     )

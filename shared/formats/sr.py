@@ -34,8 +34,9 @@ from shared.formats.codes import (
     source_person_names,
     value_code,
 )
-from shared.formats.errors import FormatInputError, MaskShapeError
+from shared.formats.errors import FormatInputError, MaskShapeError, SeriesGeometryError
 from shared.formats.findings import Finding, FindingKind
+from shared.formats.geometry import plane_of
 from shared.formats.polygon import polygon_area
 from shared.formats.uids import derived_uid
 
@@ -62,6 +63,7 @@ def write_measurement_report(
     series_instance_uid: str | None = None,
     sop_instance_uid: str | None = None,
     series_number: int = 901,
+    frames: Sequence[int | None] | None = None,
 ) -> hd.sr.Comprehensive3DSR:
     """Write a TID 1500 Measurement Report of one series' findings.
 
@@ -83,6 +85,9 @@ def write_measurement_report(
         UIDs of the report; derived from the series, observer and findings by default.
     series_number
         SeriesNumber of the new series.
+    frames
+        Per slice, the 1-based frame when the slice is a frame of a multi-frame
+        instance (``source_datasets`` then repeats it), else ``None``.
 
     Returns
     -------
@@ -109,7 +114,7 @@ def write_measurement_report(
             uid=derived_uid(series_uid, observer, "finding", str(index)),
             identifier=f"{finding.label} {finding.kind.value} {index + 1}",
         )
-        groups.append(_group(finding, source_datasets, tracking))
+        groups.append(_group(finding, _Slices(source_datasets, frames), tracking))
     report = hd.sr.MeasurementReport(
         observation_context=_observation_context(observer, kind),
         procedure_reported=codes.SCT.ImagingProcedure,
@@ -119,7 +124,7 @@ def write_measurement_report(
     key = (series_uid, kind.value, observer, str(len(findings)))
     with source_person_names():
         sr = hd.sr.Comprehensive3DSR(
-            evidence=list(source_datasets),
+            evidence=list({str(ds.SOPInstanceUID): ds for ds in source_datasets}.values()),
             content=report,
             series_instance_uid=series_instance_uid or derived_uid("sr-series", *key),
             series_number=series_number,
@@ -158,7 +163,7 @@ def _observation_context(observer: str, kind: ObserverKind) -> hd.sr.Observation
 
 
 def _group(
-    finding: Finding, sources: Sequence[Dataset], tracking: hd.sr.TrackingIdentifier
+    finding: Finding, sources: _Slices, tracking: hd.sr.TrackingIdentifier
 ) -> hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations | (
     hd.sr.MeasurementsAndQualitativeEvaluations
 ):
@@ -169,9 +174,7 @@ def _group(
         )
         images = None
         if finding.slice is not None:
-            images = [
-                hd.sr.SourceImageForMeasurementGroup.from_source_image(_source(finding, sources))
-            ]
+            images = [sources.group_source(finding)]
         return hd.sr.MeasurementsAndQualitativeEvaluations(
             tracking_identifier=tracking,
             finding_type=coding.type,
@@ -179,9 +182,8 @@ def _group(
             qualitative_evaluations=[evaluation],
             source_images=images,
         )
-    source = _source(finding, sources)
-    region_source = hd.sr.SourceImageForRegion.from_source_image(source)
-    spacing = [float(v) for v in source.get("PixelSpacing", [1.0, 1.0])]
+    region_source = sources.region_source(finding)
+    spacing = sources.spacing(finding)
     if finding.kind is FindingKind.LENGTH:
         (x0, y0), (x1, y1) = finding.points
         length = finding.length_mm
@@ -203,7 +205,7 @@ def _group(
             finding_type=coding.type,
             finding_category=coding.category,
             measurements=[measurement],
-            source_images=[hd.sr.SourceImageForMeasurementGroup.from_source_image(source)],
+            source_images=[sources.group_source(finding)],
         )
     if finding.kind is FindingKind.KEYPOINT:
         region = hd.sr.ImageRegion(
@@ -246,11 +248,48 @@ def _group(
     )
 
 
-def _source(finding: Finding, sources: Sequence[Dataset]) -> Dataset:
-    index = finding.slice
-    if index is None or not 0 <= index < len(sources):
-        raise FormatInputError(
-            f"finding of label {finding.label!r} is on slice {index}, outside the series' "
-            f"0..{len(sources) - 1}"
+class _Slices:
+    """The series' slices: a dataset each, and its frame when it is a multi-frame instance."""
+
+    def __init__(self, datasets: Sequence[Dataset], frames: Sequence[int | None] | None) -> None:
+        self._datasets = list(datasets)
+        self._frames = list(frames) if frames is not None else [None] * len(datasets)
+        if len(self._frames) != len(self._datasets):
+            raise MaskShapeError(
+                f"{len(self._frames)} frame numbers for {len(self._datasets)} slices; give one "
+                "per slice (None for single-frame instances)"
+            )
+
+    def _slice(self, finding: Finding) -> tuple[Dataset, int | None]:
+        index = finding.slice
+        if index is None or not 0 <= index < len(self._datasets):
+            raise FormatInputError(
+                f"finding of label {finding.label!r} is on slice {index}, outside the series' "
+                f"0..{len(self._datasets) - 1}"
+            )
+        return self._datasets[index], self._frames[index]
+
+    def region_source(self, finding: Finding) -> hd.sr.SourceImageForRegion:
+        ds, frame = self._slice(finding)
+        return hd.sr.SourceImageForRegion(
+            referenced_sop_class_uid=str(ds.SOPClassUID),
+            referenced_sop_instance_uid=str(ds.SOPInstanceUID),
+            referenced_frame_numbers=[frame] if frame is not None else None,
         )
-    return sources[index]
+
+    def group_source(self, finding: Finding) -> hd.sr.SourceImageForMeasurementGroup:
+        ds, frame = self._slice(finding)
+        return hd.sr.SourceImageForMeasurementGroup(
+            referenced_sop_class_uid=str(ds.SOPClassUID),
+            referenced_sop_instance_uid=str(ds.SOPInstanceUID),
+            referenced_frame_numbers=[frame] if frame is not None else None,
+        )
+
+    def spacing(self, finding: Finding) -> tuple[float, float]:
+        """PixelSpacing (rows, columns) of the finding's slice; 1 mm when unknown."""
+        ds, frame = self._slice(finding)
+        try:
+            return plane_of(ds, frame).spacing
+        except SeriesGeometryError:  # no plane geometry (e.g. projection images)
+            spacing = [float(v) for v in ds.get("PixelSpacing") or (1.0, 1.0)]
+            return (spacing[0], spacing[1])

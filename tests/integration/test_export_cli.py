@@ -166,3 +166,21 @@ def test_refusals_and_the_audit_trail(data_dir: Path, tmp_path: Path) -> None:
     assert missing.returncode != 0 and "no project 'nope'" in missing.stderr
     verify = run_cli("audit", "verify", "--data-dir", str(data_dir))
     assert verify.returncode == 0, verify.stderr
+
+
+@pytest.mark.skipif(not Path(DCIODVFY).exists(), reason="dicom3tools dciodvfy not installed")
+def test_a_multi_frame_series_exports_valid_dicom(tmp_path: Path) -> None:
+    directory = tmp_path / "node"
+    with open_node(NodeSettings(data_dir=directory, fsync=False, ingest_workers=0)) as runtime:
+        runtime.users.hasher = _fast_hasher()
+        world = build_world(runtime, complete=True, multiframe=True)
+        world.stored_headers()[0].save_as(tmp_path / "source.dcm", enforce_file_format=True)
+    inherited = set(dciodvfy(tmp_path / "source.dcm")[1])
+    for fmt in ("dicom-seg", "dicom-sr"):
+        out = tmp_path / fmt
+        manifest = export(directory, fmt, out)
+        for entry in manifest["files"]:
+            errors, warnings = dciodvfy(out / entry["path"])
+            assert errors == [], f"{fmt} {entry['path']}: {errors}"
+            unexpected = [w for w in warnings if ACCEPTED_WARNING not in w and w not in inherited]
+            assert unexpected == [], f"{fmt} {entry['path']}"

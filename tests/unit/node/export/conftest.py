@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import highdicom as hd
 import numpy as np
 import pydicom
 import pytest
@@ -15,7 +16,7 @@ from pydicom.dataset import Dataset
 from node.annotate import AnnotationService, ProjectSpec, SeriesQuery, TaskStatus
 from node.auth.roles import Role
 from node.runtime import NodeRuntime
-from shared.formats import rle_encode
+from shared.formats import derived_uid, rle_encode
 from shared.phantoms import (
     SITE_STYLES,
     PhantomSeries,
@@ -99,16 +100,39 @@ class World:
     study_uid: str
 
     def stored_headers(self) -> list[Dataset]:
-        """The stored (de-identified) instances, in the task's slice order."""
+        """The stored (de-identified) instances, one per slice in the task's slice order."""
         task = self.service.tasks.record(self.task_id)
-        result = []
+        read: dict[str, Dataset] = {}
         for ref in task.slices:
-            record = self.runtime.store.instance(ref.sop_instance_uid, include_quarantined=False)
-            result.append(pydicom.dcmread(io.BytesIO(self.runtime.store.read(record))))
-        return result
+            if ref.sop_instance_uid not in read:
+                record = self.runtime.store.instance(
+                    ref.sop_instance_uid, include_quarantined=False
+                )
+                read[ref.sop_instance_uid] = pydicom.dcmread(
+                    io.BytesIO(self.runtime.store.read(record))
+                )
+        return [read[ref.sop_instance_uid] for ref in task.slices]
+
+    def frames(self) -> list[int | None]:
+        """The 1-based frame of every slice (``None`` for single-frame instances)."""
+        return [ref.frame for ref in self.service.tasks.record(self.task_id).slices]
 
 
-def build_world(runtime: NodeRuntime, *, complete: bool = True) -> World:
+def enhanced_ct(phantom: PhantomSeries) -> bytes:
+    """The phantom as one multi-frame (Legacy Converted Enhanced CT) instance."""
+    converted = hd.legacy.LegacyConvertedEnhancedCTImage(
+        legacy_datasets=list(phantom.datasets()),
+        series_instance_uid=derived_uid("enhanced", phantom.series_instance_uid),
+        series_number=7,
+        sop_instance_uid=derived_uid("enhanced-instance", phantom.series_instance_uid),
+        instance_number=1,
+    )
+    buffer = io.BytesIO()
+    converted.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+def build_world(runtime: NodeRuntime, *, complete: bool = True, multiframe: bool = False) -> World:
     spec = PhantomSpec(
         modality="CT",
         rows=ROWS,
@@ -119,8 +143,13 @@ def build_world(runtime: NodeRuntime, *, complete: bool = True) -> World:
     )
     phantom = generate_series(spec)
     series_uid = study_uid = ""
-    for ds in phantom.datasets():
-        outcome = runtime.ingest.ingest_bytes(dataset_to_bytes(ds), source="test")
+    files = (
+        [enhanced_ct(phantom)]
+        if multiframe
+        else [dataset_to_bytes(ds) for ds in phantom.datasets()]
+    )
+    for data in files:
+        outcome = runtime.ingest.ingest_bytes(data, source="test")
         assert outcome.accepted, outcome
         series_uid = outcome.stored_series_instance_uid or ""
         study_uid = outcome.stored_study_instance_uid or ""
