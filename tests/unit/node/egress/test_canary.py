@@ -62,7 +62,7 @@ def test_hospital_uids() -> None:
     assert rules({"uid": f"1{HOSPITAL_ROOT}"}) == []  # another root that merely contains it
     assert rules({"uid": f"{HOSPITAL_ROOT}9"}) == []
     raw = np.frombuffer((HOSPITAL_ROOT + ".12").encode(), dtype=np.uint8)
-    assert rules({"a": raw}) == ["denylist"]
+    assert rules({"a": raw}) == ["hospital_uid"]
 
 
 @pytest.mark.parametrize(
@@ -132,3 +132,29 @@ def test_default_scan_catches_phantom_canaries_only() -> None:
     scan = CanaryScan()
     assert scan.findings({"a": CANARIES["study_id"]})
     assert not scan.findings({"a": "DOE^JANE 1.2.840.113619.1"})
+
+
+@pytest.mark.parametrize("offset", [0, 3, 9, 15, 16, 17, 31])
+def test_smuggled_text_across_chunks(monkeypatch: pytest.MonkeyPatch, offset: int) -> None:
+    import node.egress.canary as canary
+
+    monkeypatch.setattr(canary, "_CHUNK", 16)
+    raw = b"\x00" * offset + CANARIES["patient_id"].encode() + b"\x01" * (48 - offset)
+    assert rules({"w": np.frombuffer(raw, dtype=np.uint8)}) == ["phantom_canary"]
+    mixed_case = raw.replace(b"CANARY", b"CaNaRy")
+    assert rules({"w": np.frombuffer(mixed_case, dtype=np.uint8)}) == ["phantom_canary"]
+
+
+def test_printable_runs_join_across_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    import node.egress.canary as canary
+
+    monkeypatch.setattr(canary, "_CHUNK", 16)
+    cases = {
+        b"\x00" * 5 + b"A" * 20 + b"\x01" + b"B" * 7 + b"\x02" + b"C" * 40: [(5, 25), (34, 74)],
+        b"A" * 16 + b"B" * 3 + b"\x00" + b"C" * 13 + b"\x00": [(0, 19), (20, 33)],
+        b"\x00" * 12 + b"D" * 8 + b"\x00" * 12: [(12, 20)],
+        b"E" * 64: [(0, 64)],
+        b"": [],
+    }
+    for raw, runs in cases.items():
+        assert list(canary._printable_runs(np.frombuffer(raw, np.uint8))) == runs, raw
