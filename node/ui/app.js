@@ -5,7 +5,7 @@ import * as adjudication from "./adjudication.js";
 import * as dashboard from "./dashboard.js";
 import * as login from "./login.js";
 import * as review from "./review.js";
-import { dispatch, navigate, route, setGuard, start } from "./router.js";
+import { navigate, route, setGuard, start } from "./router.js";
 import { can, currentUser, forgetSession, loadSession, logout } from "./session.js";
 import * as task from "./task.js";
 import * as worklist from "./worklist.js";
@@ -73,4 +73,3 @@ async function main() {
 }
 
 main().catch(showError);
-export { dispatch };

@@ -2,15 +2,14 @@
 // tied together with the keyboard shortcuts. With `set` omitted it is a plain image viewer.
 
 import { announce, showError } from "../api.js";
-import { h, isTyping } from "../dom.js";
+import { h } from "../dom.js";
 import { GuidelinePanel } from "./guideline-panel.js";
-import { drawOverlays, hitTest, lengthMm } from "./overlays.js";
+import { drawOverlays, hitTest } from "./overlays.js";
 import { mprSource } from "./sources.js";
 import { buildToolbar } from "./toolbar.js";
+import { handleKey } from "./keyboard.js";
 import { TOOLS, ToolController } from "./tools.js";
 import { SliceViewer } from "./viewer.js";
-
-const KEYBOARD_STEP = 4; // image pixels per Shift+arrow press of the keyboard cursor
 
 export class Annotator {
   /**
@@ -265,11 +264,6 @@ export class Annotator {
     drawOverlays(ctx, scene, viewport.scale());
   }
 
-  /** The length of a length annotation in mm (for tests and the panel). */
-  lengthOf(item) {
-    return lengthMm(item.geometry, this.axial.spacingOf(item.geometry.slice));
-  }
-
   // ----- keyboard -----
   bindCanvasKeys() {
     const canvas = this.viewer.canvas;
@@ -284,146 +278,9 @@ export class Annotator {
     if (this.tools) this.viewer.pointer = this.pointerHandlers();
   }
 
-  /** Handle a shortcut; returns true when the key was used. */
+  /** Handle a shortcut; returns true when the key was used (see keyboard.js). */
   handleKey(event) {
-    const key = event.key;
-    const ctrl = event.ctrlKey || event.metaKey;
-    if (ctrl && key.toLowerCase() === "s") {
-      this.save();
-      return true;
-    }
-    if (isTyping(event)) return false;
-    if (ctrl && key.toLowerCase() === "z") {
-      if (event.shiftKey) this.redo();
-      else this.undo();
-      return true;
-    }
-    if (ctrl && key.toLowerCase() === "y") {
-      this.redo();
-      return true;
-    }
-    if (ctrl || event.altKey) return false;
-    const onCanvas = event.target === this.viewer.canvas;
-    if (onCanvas && event.shiftKey && key.startsWith("Arrow")) return this.moveCursor(key);
-    if (onCanvas && key === " " && this.tools && this.plane === "axial") return this.cursorPress(event);
-    const viewer = this.viewer;
-    const inRange = event.target instanceof HTMLInputElement && event.target.type === "range";
-    const inChoice = event.target instanceof HTMLInputElement && event.target.type === "radio";
-    switch (key) {
-      case "ArrowDown":
-        if (inRange || inChoice) return false;
-        viewer.step(1);
-        return true;
-      case "ArrowUp":
-        if (inRange || inChoice) return false;
-        viewer.step(-1);
-        return true;
-      case "PageDown":
-        viewer.step(10);
-        return true;
-      case "PageUp":
-        viewer.step(-10);
-        return true;
-      case "Home":
-        if (inRange) return false;
-        viewer.setSlice(0);
-        return true;
-      case "End":
-        if (inRange) return false;
-        viewer.setSlice(viewer.source.count - 1);
-        return true;
-      case "+":
-      case "=":
-        viewer.zoomBy(1.25);
-        return true;
-      case "-":
-        viewer.zoomBy(1 / 1.25);
-        return true;
-      case "0":
-        viewer.resetView();
-        return true;
-      case "[":
-        this.toolbar.setBrushSize(this.toolbar.brushSize() - 1);
-        announce(`Brush size ${this.toolbar.brushSize()}`);
-        viewer.redraw();
-        return true;
-      case "]":
-        this.toolbar.setBrushSize(this.toolbar.brushSize() + 1);
-        announce(`Brush size ${this.toolbar.brushSize()}`);
-        viewer.redraw();
-        return true;
-      case "Escape":
-        if (this.tools?.polygon || this.draft) this.tools.cancel();
-        else this.select(null);
-        return true;
-      case "Enter":
-        if (this.tools?.tool === "polygon" && this.tools.polygon) {
-          this.tools.finishPolygon();
-          return true;
-        }
-        return false;
-      case "Delete":
-      case "Backspace":
-        if (this.tools?.undoPolygonPoint()) return true;
-        if (this.selectedKey && !this.readOnly) {
-          this.set.remove(this.selectedKey);
-          this.select(null);
-          return true;
-        }
-        return false;
-      default:
-        break;
-    }
-    if (/^[1-9]$/.test(key) && this.panel && !this.readOnly) {
-      const value = Number(key);
-      const scale = this.guideline.confidence || { minimum: 1, maximum: 5 };
-      if (value >= scale.minimum && value <= scale.maximum) {
-        this.panel.setConfidence(value);
-        announce(`Confidence ${value}`);
-        return true;
-      }
-    }
-    const tool = TOOLS.find((t) => t.key === key.toLowerCase());
-    if (tool && this.tools && !event.shiftKey) {
-      this.setTool(tool.name);
-      announce(`${tool.label} tool`);
-      return true;
-    }
-    const plane = { a: "axial", c: "coronal", s: "sagittal" }[key.toLowerCase()];
-    if (plane && event.shiftKey) {
-      this.setPlane(plane);
-      return true;
-    }
-    return false;
-  }
-
-  moveCursor(key) {
-    const { rows, columns } = this.axial.sizeOf(this.viewer.index);
-    const step = KEYBOARD_STEP;
-    const dx = { ArrowLeft: -step, ArrowRight: step }[key] || 0;
-    const dy = { ArrowUp: -step, ArrowDown: step }[key] || 0;
-    this.cursor = {
-      x: Math.min(columns, Math.max(0, this.cursor.x + dx)),
-      y: Math.min(rows, Math.max(0, this.cursor.y + dy)),
-    };
-    if (this.tools) this.tools.move(this.cursor, { x: 0, y: 0 });
-    this.viewer.redraw();
-    return true;
-  }
-
-  /** Space: a click at the keyboard cursor; for box and length, the first Space starts the drag. */
-  cursorPress(event) {
-    if (event.repeat) return true;
-    const tool = this.tools.tool;
-    const point = { ...this.cursor };
-    if ((tool === "box" || tool === "length") && this.tools.active) {
-      this.tools.release(point);
-    } else {
-      this.tools.press(point, { x: 0, y: 0 });
-      if (tool !== "box" && tool !== "length") this.tools.release(point);
-    }
-    this.viewer.redraw();
-    return true;
+    return handleKey(this, event);
   }
 }
 
