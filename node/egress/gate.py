@@ -47,7 +47,8 @@ from node.egress.kinds import PURPOSE_OF, KindRules, MessageKind, parse_kind
 from node.egress.ledger import EgressLedger, LedgerEntry, Outcome
 from node.egress.payloads import validate_payload
 from node.errors import CanaryDetectedError, EgressError, EgressRefusedError
-from shared.crypto import check_site_name
+from shared.crypto import CsrError, check_site_name
+from shared.errors import ConfigurationError
 
 __all__ = ["EgressGate"]
 
@@ -94,7 +95,10 @@ class EgressGate:
         require_privacy: bool = True,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self.site = check_site_name(site)
+        try:
+            self.site = check_site_name(site)
+        except CsrError as exc:
+            raise ConfigurationError(str(exc), setting="site") from exc
         self.rules = rules or KindRules()
         self.scan = scan or CanaryScan()
         self.budgets = dict(budgets or {})

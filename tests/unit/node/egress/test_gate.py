@@ -256,3 +256,11 @@ def test_concurrent_releases_never_overspend(engine: Engine) -> None:
     assert sorted(outcomes) == ["refused"] * 3 + ["released"] * 3
     assert gate.ledger.verify().intact
     assert [e.seq for e in gate.ledger.entries()] == list(range(1, 7))
+
+
+def test_site_name_is_checked(engine: Engine) -> None:
+    from shared.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="not a valid site name") as caught:
+        EgressGate(engine, site="Hospital A")
+    assert caught.value.setting == "site"
