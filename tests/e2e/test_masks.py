@@ -50,3 +50,25 @@ def test_key_slices_are_interpolated_on_save_and_the_eraser_removes_paint(
     (mask,) = ui.items(page)
     assert "2" in mask["geometry"]["slices"]
     assert ui.save_state(page) == "Saved"
+
+
+def test_a_refused_save_shows_the_nodes_reason_and_undo_recovers(
+    page: Any, stack: Stack, shots: Shots
+) -> None:
+    ui.login(page, stack.node.url, MASK_READER)
+    page.get_by_role("link", name="Open task").first.click()
+    ui.wait_for_image(page)
+    page.keyboard.press("p")
+    for point in [(60, 60), (120, 120), (120, 60), (60, 120)]:  # a bow tie crosses itself
+        ui.click(page, *point)
+    page.keyboard.press("Enter")
+    page.keyboard.press("Control+s")
+    page.wait_for_function(
+        "() => document.getElementById('save-state').textContent.startsWith('Save failed')"
+    )
+    state = ui.save_state(page)
+    assert "cross" in state, state
+    shots(page, "save-failed")
+    page.keyboard.press("Control+z")
+    page.keyboard.press("Control+s")
+    page.wait_for_function("() => document.getElementById('save-state').textContent === 'Saved'")
