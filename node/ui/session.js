@@ -41,7 +41,22 @@ export async function loadSession() {
 }
 
 export async function login(username, password) {
-  return adopt(await post("/api/auth/login", { username, password }));
+  const answer = await post("/api/auth/login", { username, password });
+  try {
+    await get("/api/auth/me");
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) {
+      // The node set a Secure cookie that this browser will not send back over plain http.
+      throw new ApiError(
+        401,
+        "SessionCookieRefused",
+        "signed in, but the browser did not keep the session cookie: open the node over HTTPS " +
+          "(or on localhost), or turn session_cookie_secure off in the development profile",
+      );
+    }
+    throw error;
+  }
+  return adopt(answer);
 }
 
 export async function logout() {
