@@ -98,12 +98,6 @@ def test_stowed_seg_becomes_alices_revision(
     assert copy.PatientIdentityRemoved == "YES"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="de-identification pseudonymizes the SEG's references again, although they are UIDs "
-    "this node issued: the stored SEG lands in another study (needs Deidentifier to keep UIDs "
-    "the node already stores)",
-)
 def test_stored_seg_stays_in_the_study_it_annotates(
     viewer: DICOMwebClient, prepared: tuple[Path, Prepared]
 ) -> None:

@@ -175,11 +175,14 @@ class Deidentifier:
             patient_key = "\x00study:" + (
                 originals["StudyInstanceUID"] or originals["SOPInstanceUID"]
             )
+        # An instance that already carries this node's patient pseudonym was
+        # de-identified here (a SEG a viewer sends back): its dates were shifted.
+        already_ours = self._pseudonyms.is_own_patient_id(originals["PatientID"])
         ctx = _Context(
             patient_pseudonym=self._pseudonyms.patient_id(patient_key),
-            shift_days=self._pseudonyms.date_shift_days(
-                patient_key, self._options.max_date_shift_days
-            ),
+            shift_days=0
+            if already_ours
+            else self._pseudonyms.date_shift_days(patient_key, self._options.max_date_shift_days),
         )
         self._walk(ds, ctx, top_level=True)
         for tag, vr in ((PATIENT_NAME, "PN"), (PATIENT_ID, "LO")):

@@ -138,3 +138,39 @@ def test_accession_and_study_id_pseudonyms_fit_sh() -> None:
     ds = Deidentifier(SECRET).deidentify(make_ct()).dataset
     assert ds.AccessionNumber.startswith("AN-") and len(ds.AccessionNumber) <= 16
     assert ds.StudyID.startswith("ST-") and len(ds.StudyID) <= 16
+
+
+def test_de_identifying_the_nodes_own_output_again_changes_no_identifier() -> None:
+    """A SEG a viewer sends back carries the node's pseudonyms; they must stay as they are."""
+    deid = Deidentifier(SECRET, DeidOptions(retain_longitudinal_modified_dates=True))
+    once = deid.deidentify(make_ct()).dataset
+    keywords = (
+        "PatientID",
+        "PatientName",
+        "StudyInstanceUID",
+        "SeriesInstanceUID",
+        "SOPInstanceUID",
+        "FrameOfReferenceUID",
+        "AccessionNumber",
+        "StudyID",
+        "StudyDate",
+        "ContentDate",
+    )
+    first = {keyword: str(once.get(keyword)) for keyword in keywords}
+    twice = deid.deidentify(roundtrip(once)).dataset
+    assert {keyword: str(twice.get(keyword)) for keyword in keywords} == first
+
+
+def test_only_this_sites_pseudonyms_are_recognised() -> None:
+    deid = Deidentifier(SECRET)
+    mine = deid.pseudonymize_uid("1.2.3.4")
+    other_site = Deidentifier(b"another-site-secret-0123456789abcdef")
+    theirs = other_site.pseudonymize_uid("1.2.3.4")
+    assert deid.pseudonymize_uid(mine) == mine
+    assert deid.pseudonymize_uid(theirs) not in (theirs, mine)
+    assert UID_2_25.match(deid.pseudonymize_uid(theirs))
+    for foreign in ("2.25.0", "2.25.123", "2.25." + "9" * 39, "2.25.0123", "1.2.3.4"):
+        assert deid.pseudonymize_uid(foreign) != foreign
+    patient = deid.pseudonymize_patient_id("PAT-1")
+    assert deid.pseudonymize_patient_id(patient) == patient
+    assert other_site.pseudonymize_patient_id(patient) != patient
