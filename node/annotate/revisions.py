@@ -23,13 +23,13 @@ from node.annotate.guidelines import GuidelineRegistry
 from node.annotate.queries import (
     annotation_row,
     reader_part,
-    task_record,
     task_row,
 )
 from node.annotate.records import (
     AnnotationRecord,
     ReaderStatus,
     RevisionRecord,
+    TaskSlice,
     TaskStatus,
 )
 from node.annotate.unit_of_work import UnitOfWork
@@ -48,10 +48,18 @@ from node.errors import (
     RevisionConflictError,
     TaskStateError,
 )
-from node.store.annotation_tables import AnnotationRevisionRow, AnnotationRow, TaskReaderRow
+from node.store.annotation_tables import (
+    AnnotationRevisionRow,
+    AnnotationRow,
+    ProjectRow,
+    TaskReaderRow,
+    TaskRow,
+)
 from shared.formats.rle import rle_decode
 
 __all__ = ["RevisionService", "diff_payloads"]
+
+_SLICE_CACHE_TASKS = 1024
 
 
 def _canonical(payload: dict[str, Any]) -> str:
@@ -153,20 +161,40 @@ class RevisionService:
     def __init__(self, work: UnitOfWork, guidelines: GuidelineRegistry) -> None:
         self._work = work
         self._guidelines = guidelines
+        self._slices: dict[int, tuple[TaskSlice, ...]] = {}
 
     def _checked(self, task_id: int, reader: str, data: object) -> tuple[dict[str, Any], int]:
         """Parse and check a payload outside the write transaction (rules 1-7).
 
-        The CPU work (RLE decoding, interpolation, re-encoding) runs here, so
-        concurrent savers overlap it with each other's commits. Returns the
-        payload to store and the guideline version id.
+        The CPU work (RLE checks, interpolation) runs here, so concurrent savers
+        overlap it with each other's commits. Returns the payload to store and
+        the guideline version id.
         """
         with self._work.read() as session:
-            task = task_record(session, task_id)
-            _writable_part(session, task.id, task.status, reader)
-            guideline = self._guidelines.by_id(session, task.guideline_version_id).guideline
+            found = session.execute(
+                select(TaskRow.status, ProjectRow.guideline_version_id)
+                .join(ProjectRow, ProjectRow.id == TaskRow.project_id)
+                .where(TaskRow.id == task_id)
+            ).one_or_none()
+            if found is None:
+                raise NotFoundError(f"no task {task_id} on this node")
+            status, version_id = found
+            _writable_part(session, task_id, status, reader)
+            guideline = self._guidelines.by_id(session, version_id).guideline
+            slices = self._slices_of(session, task_id)
         payload = parse_payload(data)
-        return check_annotation(payload, guideline, task.slices), task.guideline_version_id
+        return check_annotation(payload, guideline, slices), version_id
+
+    def _slices_of(self, session: Session, task_id: int) -> tuple[TaskSlice, ...]:
+        """A task's slices, parsed once (they never change after the task is created)."""
+        slices = self._slices.get(task_id)
+        if slices is None:
+            text = session.execute(select(TaskRow.slices).where(TaskRow.id == task_id)).scalar_one()
+            slices = tuple(TaskSlice.from_json(s) for s in json.loads(text))
+            if len(self._slices) >= _SLICE_CACHE_TASKS:
+                self._slices.clear()
+            self._slices[task_id] = slices
+        return slices
 
     def _check_live(
         self, session: Session, task_id: int, reader: str, stored: dict[str, Any], exclude: int

@@ -29,8 +29,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from node.annotate.records import TaskSlice
 from node.errors import (
     ConfidenceOutOfScaleError,
@@ -123,8 +121,22 @@ def _inside(x: float, y: float, image: TaskSlice, label: str, what: str) -> None
         )
 
 
+def _canonical_counts(counts: Sequence[int]) -> list[int]:
+    """The same runs with zero-length runs dropped and neighbours merged (first run zeros)."""
+    runs: list[list[int]] = []  # [value, length]
+    value = 0
+    for length in counts:
+        if length:
+            if runs and runs[-1][0] == value:
+                runs[-1][1] += length
+            else:
+                runs.append([value, length])
+        value ^= 1
+    leading = [] if runs and runs[0][0] == 0 else [0]
+    return leading + [length for _, length in runs]
+
+
 def _check_mask(geometry: MaskGeometry, slices: Sequence[TaskSlice], label: str) -> dict[str, Any]:
-    decoded: dict[int, np.ndarray] = {}
     for key, rle in geometry.slices.items():
         image = _slice_of(int(key), slices, label)
         if tuple(rle.size) != (image.rows, image.columns):
@@ -134,25 +146,31 @@ def _check_mask(geometry: MaskGeometry, slices: Sequence[TaskSlice], label: str)
                 label=label,
                 field=f"geometry.slices.{key}",
             )
-        decoded[int(key)] = rle_decode({"size": list(rle.size), "counts": list(rle.counts)})
+    encoded: dict[str, dict[str, Any]] = {
+        str(int(key)): {"size": list(rle.size), "counts": _canonical_counts(rle.counts)}
+        for key, rle in geometry.slices.items()
+        if rle.foreground
+    }
     if geometry.interpolate:
+        keys = {k: rle_decode(geometry.slices[str(k)].model_dump()) for k in geometry.key_slices}
         try:
-            filled = interpolate_key_slices({k: decoded[k] for k in geometry.key_slices})
+            filled = interpolate_key_slices(keys)
         except FormatInputError as exc:
             raise InvalidPayloadError(
                 f"cannot interpolate between key slices: {exc}", label=label
             ) from None
-        decoded.update(filled)
-    if not any(mask.any() for mask in decoded.values()):
+        for k, mask in filled.items():
+            if k not in keys and mask.any():
+                encoded[str(k)] = dict(rle_encode(mask))
+    if not encoded:
         raise EmptyMaskError(
             "the mask has no foreground pixel on any slice; paint the finding, or save "
             "with 'cannot_assess': true",
             label=label,
             field="geometry.slices",
         )
-    encoded = {str(k): dict(rle_encode(decoded[k])) for k in sorted(decoded) if decoded[k].any()}
     return {
-        "slices": encoded,
+        "slices": {k: encoded[k] for k in sorted(encoded, key=int)},
         "key_slices": list(geometry.key_slices),
         "interpolate": geometry.interpolate,
     }
