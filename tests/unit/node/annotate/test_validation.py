@@ -159,3 +159,19 @@ def test_length_gets_mm_and_mask_interpolates(world: World) -> None:
     assert sorted(slices, key=int) == ["0", "1", "2", "3"]
     areas = [int(rle_decode(slices[k]).sum()) for k in ("0", "1", "2", "3")]
     assert areas == sorted(areas) and areas[0] < areas[3]
+
+
+def test_mask_rle_is_stored_canonically_so_re_encodings_are_duplicates(world: World) -> None:
+    total = ROWS * COLUMNS
+    plain = {"size": [ROWS, COLUMNS], "counts": [10, 5, total - 15]}
+    padded = {"size": [ROWS, COLUMNS], "counts": [10, 2, 0, 3, total - 15]}
+    empty_slice = {"size": [ROWS, COLUMNS], "counts": [total]}
+    payload = {
+        "label": "nodule-mask",
+        "kind": "mask",
+        "geometry": {"slices": {"0": padded, "1": empty_slice}},
+    }
+    saved = world.service.revisions.create(world.task_id, "alice", payload)
+    assert saved.payload["geometry"]["slices"] == {"0": plain}
+    with pytest.raises(DuplicateAnnotationError):
+        world.save("alice", {**payload, "geometry": {"slices": {"0": plain}}})
