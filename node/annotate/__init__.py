@@ -8,6 +8,7 @@ services and return. :class:`AnnotationService` bundles the services over one
 from node.annotate.adjudication import AdjudicationCase, AdjudicationService
 from node.annotate.agreement import LabelAgreement, measure_agreement
 from node.annotate.consensus import build_consensus
+from node.annotate.diff import diff_payloads
 from node.annotate.guidelines import GuidelineRegistry, parse_guideline
 from node.annotate.projects import ProjectService, ProjectSpec, SeriesQuery, assign_readers
 from node.annotate.records import (
@@ -28,7 +29,7 @@ from node.annotate.records import (
     WorklistItem,
 )
 from node.annotate.review import ReviewItem, ReviewService
-from node.annotate.revisions import RevisionService, diff_payloads
+from node.annotate.revisions import RevisionService
 from node.annotate.service import AnnotationService
 from node.annotate.tasks import TaskService, TaskView, Worklist
 from node.annotate.unit_of_work import AuditSink, UnitOfWork
