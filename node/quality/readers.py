@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from node.quality.data import PairResult, ProjectData, ReaderAnnotation, TaskState
+from node.quality.data import ProjectData, ReaderAnnotation, TaskState
 from node.quality.pooling import Moments
 from shared.agreement import ConfusionStats
 from shared.agreement.summable import Summable
@@ -197,13 +197,18 @@ class ReaderFigure:
         }
 
 
-def _values(pairs: Sequence[PairResult], reader: str, *, inside: bool) -> list[float]:
-    """Pair values with (or without) ``reader``, leaving out pairs where nobody marked anything."""
-    return [
-        p.value
-        for p in pairs
-        if p.value is not None and not p.both_empty and (reader in p.pair) == inside
-    ]
+def _split(
+    everyone: Mapping[str, Moments],
+    with_reader: Mapping[tuple[str, str], Moments],
+    reader: str,
+    label: str,
+) -> tuple[Moments, Moments]:
+    """Moments of the pairs with ``reader``, and of the rest (everyone's minus theirs)."""
+    total = everyone.get(label, Moments())
+    mine = with_reader.get((reader, label), Moments())
+    n = total.n - mine.n
+    rest = Moments(n, total.total - mine.total, max(total.squares - mine.squares, 0.0))
+    return mine, rest if n else Moments()
 
 
 def _classification_value(annotations: Sequence[ReaderAnnotation]) -> str | None:
@@ -280,10 +285,28 @@ def reader_figures(data: ProjectData, cache: StapleCache | None = None) -> list[
         by_task.setdefault((annotation.task_id, annotation.reader, annotation.label), []).append(
             annotation
         )
-    pairs_of: dict[str, list[PairResult]] = {}
+    # Moments of the informative pair values: per label (and "" for all), everyone's and
+    # each reader's; the rest of a reader is everyone's minus theirs.
+    sums: dict[tuple[str, str], list[float]] = {}  # (reader or "", label or "") -> n, Σ, Σ²
     for result in data.pairs:
-        if result.value is not None:
-            pairs_of.setdefault(result.label, []).append(result)
+        if result.value is None or result.both_empty:
+            continue
+        value = result.value
+        for key in (result.label, ""):
+            for who in {"", result.reader_a, result.reader_b}:
+                cell = sums.setdefault((who, key), [0.0, 0.0, 0.0])
+                cell[0] += 1
+                cell[1] += value
+                cell[2] += value * value
+    everyone = {k: Moments(int(v[0]), v[1], v[2]) for (who, k), v in sums.items() if not who}
+    with_reader = {key: Moments(int(v[0]), v[1], v[2]) for key, v in sums.items() if key[0]}
+    by_reader: dict[str, list[ReaderAnnotation]] = {}
+    for annotation in data.annotations:
+        by_reader.setdefault(annotation.reader, []).append(annotation)
+    assigned: dict[str, int] = {}
+    for task in data.tasks.values():
+        for name in set(task.readers):
+            assigned[name] = assigned.get(name, 0) + 1
     staple_totals = {
         label.name: _staple_totals(label.name, closed, data.annotations, cache or StapleCache())
         for label in data.guideline.labels
@@ -291,11 +314,9 @@ def reader_figures(data: ProjectData, cache: StapleCache | None = None) -> list[
     }
     rows: list[ReaderFigure] = []
     for reader in data.readers:
-        mine = [a for a in data.annotations if a.reader == reader]
-        tasks = sum(1 for t in data.tasks.values() if reader in t.readers)
-        overall = _habits(reader, "", "", tasks, mine, low)
-        with_me = Moments.of(_values(data.pairs, reader, inside=True))
-        rest = Moments.of(_values(data.pairs, reader, inside=False))
+        tasks = assigned.get(reader, 0)
+        overall = _habits(reader, "", "", tasks, by_reader.get(reader, []), low)
+        with_me, rest = _split(everyone, with_reader, reader, "")
         rows.append(_with(overall, agreement=with_me, rest_agreement=rest))
         for label in data.guideline.labels:
             figure = _habits(
@@ -306,11 +327,8 @@ def reader_figures(data: ProjectData, cache: StapleCache | None = None) -> list[
                 marked.get((reader, label.name), []),
                 low,
             )
-            pairs = pairs_of.get(label.name, [])
-            changes: dict[str, Any] = {
-                "agreement": Moments.of(_values(pairs, reader, inside=True)),
-                "rest_agreement": Moments.of(_values(pairs, reader, inside=False)),
-            }
+            with_me, rest = _split(everyone, with_reader, reader, label.name)
+            changes: dict[str, Any] = {"agreement": with_me, "rest_agreement": rest}
             if label.kind is LabelKind.MASK:
                 changes["staple"] = staple_totals[label.name].get(reader)
             elif label.kind is LabelKind.CLASSIFICATION:

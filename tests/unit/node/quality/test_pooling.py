@@ -178,3 +178,41 @@ def test_figures_per_guideline_version_and_pair(guideline: Guideline) -> None:
     assert overall.figure.value == pytest.approx(0.7) and overall.figure.tasks == 2
     pairs = {(f.reader_a, f.reader_b): f.figure.value for f in pair_figures(data)}
     assert pairs == {("alice", "bob"): pytest.approx(0.5), ("bob", "carol"): pytest.approx(0.9)}
+
+
+def test_one_pass_pooling_equals_the_sum_of_per_task_statistics(guideline: Guideline) -> None:
+    rads, box = guideline.label("lung-rads"), guideline.label("nodule-box")
+    assert rads is not None and box is not None
+    trio = (("alice", "bob"), ("carol", "alice"), ("bob", "carol"))
+    values = {1: ("1", "2", "2"), 2: ("3", "3", None), 3: ("4A", "4B", "4A")}
+    category = []
+    for t, (va, vb, vc) in values.items():
+        by = {"alice": va, "bob": vb, "carol": vc}
+        category += [
+            pair(t, "lung-rads", "classification", float(by[a] == by[b]), (a, b), a=by[a], b=by[b])
+            for a, b in trio
+        ]
+    objects = [
+        pair(t, "nodule-box", "box", 0.5, ab, matched=1, n_a=1 + t, n_b=1, mean_iou=0.6)
+        for t in (1, 2)
+        for ab in trio
+    ]
+    for label, results in ((rads, category), (box, objects)):
+        by_task: dict[int, list] = {}
+        for r in results:
+            by_task.setdefault(r.task_id, []).append(r)
+        summed = sum((LabelPool.of_task(label, g) for g in by_task.values()), LabelPool(label))
+        bulk = pool_label(label, results)
+        assert bulk.confusion == summed.confusion
+        if bulk.detection is not None:  # integer counts exact; float sums up to rounding
+            assert summed.detection is not None
+            for key in ("n_cases", "n_a", "n_b", "n_matched"):
+                assert getattr(bulk.detection, key) == getattr(summed.detection, key)
+            for key in ("score_sum", "case_f1_sum"):
+                assert getattr(bulk.detection, key) == pytest.approx(getattr(summed.detection, key))
+        assert bulk.tasks == summed.tasks and bulk.moments == summed.moments
+        assert bulk.figure().value == pytest.approx(summed.figure().value)
+        assert bulk.figure().extra == pytest.approx(summed.figure().extra)
+        if bulk.coincidence is not None:
+            assert summed.coincidence is not None
+            assert np.allclose(bulk.coincidence.coincidences, summed.coincidence.coincidences)
