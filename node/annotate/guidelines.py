@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from node.annotate.records import GuidelineVersion
@@ -84,7 +85,13 @@ class GuidelineRegistry:
                 loaded_at=self._work.now(),
             )
             session.add(row)
-            session.flush()
+            try:
+                session.flush()
+            except IntegrityError:  # another process loaded it between our check and insert
+                raise GuidelineConflictError(
+                    f"guideline {guideline.key} was loaded by someone else just now; "
+                    "list the guidelines and compare its sha256"
+                ) from None
             self._work.record(
                 session,
                 actor=loaded_by,

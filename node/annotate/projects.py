@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from node.annotate.guidelines import GuidelineRegistry
@@ -213,7 +214,10 @@ class ProjectService:
                 created_at=now,
             )
             session.add(project)
-            session.flush()
+            try:
+                session.flush()
+            except IntegrityError:  # another process created it between our check and insert
+                raise ProjectExistsError(f"a project named {spec.name!r} already exists") from None
             for username in spec.readers:
                 session.add(
                     ProjectMemberRow(project_id=project.id, username=username, role="reader")
