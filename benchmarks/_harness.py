@@ -34,6 +34,38 @@ def peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def peak_rss_tree_mib(pid: int) -> float:
+    """Peak RSS of a live process plus its live descendants (e.g. worker processes), in MiB.
+
+    Each process's own peak is summed, so this is an upper bound of the
+    tree's simultaneous peak.
+    """
+    import psutil
+
+    total = peak_rss_mib(pid)
+    for child in psutil.Process(pid).children(recursive=True):
+        try:
+            total += peak_rss_mib(child.pid)
+        except FileNotFoundError:
+            continue
+    return total
+
+
+def cpu_seconds_tree(pid: int) -> float:
+    """User + system CPU seconds a live process and its live descendants have used."""
+    import psutil
+
+    root = psutil.Process(pid)
+    total = 0.0
+    for process in (root, *root.children(recursive=True)):
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def traced_peak_bytes(function: Callable[[], Any]) -> int:
     """Peak bytes Python and numpy allocated while ``function`` ran (tracemalloc)."""
     tracemalloc.start()

@@ -8,7 +8,8 @@ gets the same files:
 - the node: the same STOW-RS request and C-STORE association, each instance
   de-identified (PS3.15 Annex E) and stored (fsync'ed file + SQLite row).
 
-The node's peak RSS (VmHWM) during ingest is reported too. Target: the node's
+The node's peak RSS (VmHWM, its ingest workers included) and the CPU time
+each server spends per STOW'd instance are reported too. Target: the node's
 throughput at least Orthanc's. Run: ``python benchmarks/ingest.py [--quick]``.
 """
 
@@ -23,7 +24,14 @@ from pathlib import Path
 
 import httpx
 import pydicom
-from _harness import emit, median, peak_rss_mib, print_table
+from _harness import (
+    cpu_seconds_tree,
+    emit,
+    median,
+    peak_rss_mib,
+    peak_rss_tree_mib,
+    print_table,
+)
 
 from node.dicom.scu import send_files
 from shared.phantoms import SITE_STYLES, PhantomSpec, generate_series, write_series
@@ -99,25 +107,36 @@ def main() -> None:
         }
         node_rss: list[float] = []
         orthanc_rss: list[float] = []
+        # CPU seconds per STOW'd instance: unlike wall time, barely moved by other
+        # load on a shared machine, so it shows the cost even when timings are noisy.
+        cpu_ms: dict[str, list[float]] = {"orthanc_stow": [], "node_stow": []}
         for attempt in range(repeat):
             times["floor"].append(_floor(files))
             with running_orthanc(work / f"orthanc-{attempt}") as orthanc:
+                before = cpu_seconds_tree(orthanc.pid)
                 times["orthanc_stow"].append(_stow(f"{orthanc.dicomweb_url}/studies", files, None))
+                cpu_ms["orthanc_stow"].append(
+                    (cpu_seconds_tree(orthanc.pid) - before) * 1000 / len(files)
+                )
                 orthanc_rss.append(peak_rss_mib(orthanc.pid))
             with running_orthanc(work / f"orthanc-c-{attempt}") as orthanc:
                 times["orthanc_cstore"].append(
                     _cstore("127.0.0.1", orthanc.dicom_port, orthanc.aet, files)
                 )
             with running_node(work / f"node-{attempt}" / "data") as node:
+                before = cpu_seconds_tree(node.pid)
                 times["node_stow"].append(_stow(f"{node.url}/dicom-web/studies", files, node.token))
-                node_rss.append(peak_rss_mib(node.pid))
+                cpu_ms["node_stow"].append(
+                    (cpu_seconds_tree(node.pid) - before) * 1000 / len(files)
+                )
+                node_rss.append(peak_rss_tree_mib(node.pid))
             dicom_port = free_port()
             with running_node(
                 work / f"node-c-{attempt}" / "data",
                 extra_args=["--dicom-port", str(dicom_port), "--allow-ae", "BENCH"],
             ) as node:
                 times["node_cstore"].append(_cstore("127.0.0.1", dicom_port, "HARMONIA", files))
-                node_rss.append(peak_rss_mib(node.pid))
+                node_rss.append(peak_rss_tree_mib(node.pid))
 
     count = len(files)
     rate = {k: count / median(v) for k, v in times.items()}
@@ -130,8 +149,13 @@ def main() -> None:
         "stow_node_vs_floor": rate["node_stow"] / rate["floor"],
     }
     print(
-        f"\nnode peak RSS during ingest: {max(node_rss):.0f} MiB "
+        f"\nnode peak RSS during ingest, with its ingest workers: {max(node_rss):.0f} MiB "
         f"(Orthanc: {max(orthanc_rss):.0f} MiB)"
+    )
+    cpu_per_instance = {k: round(median(v), 2) for k, v in cpu_ms.items()}
+    print(
+        f"CPU per STOW'd instance: node {cpu_per_instance['node_stow']} ms "
+        f"(all processes), Orthanc {cpu_per_instance['orthanc_stow']} ms"
     )
     for name, value in ratios.items():
         print(f"ratio {name}: {value:.2f}x")
@@ -152,6 +176,7 @@ def main() -> None:
             "megabytes_per_s": {k: round(v, 1) for k, v in mbps.items()},
             "ratios": {k: round(v, 3) for k, v in ratios.items()},
             "node_peak_rss_mib": round(max(node_rss), 1),
+            "cpu_ms_per_instance": cpu_per_instance,
             "orthanc_peak_rss_mib": round(max(orthanc_rss), 1),
             "quick": args.quick,
         }
