@@ -101,3 +101,17 @@ def test_staple_runs_once_per_closed_task(
     second = service.report("lung")
     assert sorted(calls) == sorted(read_project.task_ids)
     assert [r.to_row() for r in first.readers] == [r.to_row() for r in second.readers]
+
+
+def test_category_agreement_reads_the_stored_categories(read_project: ReadProject) -> None:
+    from shared.agreement import krippendorff_alpha
+
+    report = QualityService(read_project.runtime.engine).report("lung")
+    rads = next(f for f in report.labels if f.label == "lung-rads").figure
+    codes = read_project.guideline.label("lung-rads").category_codes  # type: ignore[union-attr]
+    data = np.array(
+        [[codes.index(read_project.rads[(t, r)]) for t in read_project.task_ids] for r in READERS]
+    )
+    expected = krippendorff_alpha(data, "ordinal", value_domain=list(range(len(codes))))
+    assert rads.metric == "alpha" and rads.value == pytest.approx(expected.value)
+    assert rads.n == 9 and rads.tasks == 3
