@@ -175,8 +175,12 @@ export class AnnotationSet extends EventTarget {
       saved: sent,
     };
     this.server.set(sent.key, entry);
-    // The node may have filled interpolated mask slices or computed length_mm: take its geometry.
-    if (stored.geometry && this.find(sent.key) === sent) {
+    // The node fills interpolated mask slices and computes length_mm: take its geometry then
+    // (otherwise keep the sent item, so undoing to it is not an unsaved change).
+    const serverShaped =
+      (sent.kind === "mask" && sent.geometry?.interpolate) ||
+      (sent.kind === "length" && stored.geometry?.length_mm !== sent.geometry?.length_mm);
+    if (serverShaped && stored.geometry && this.find(sent.key) === sent) {
       const fresh = { ...itemFromStored(sent.key, { ...sent, ...stored }) };
       this.items = this.items.map((item) => (item === sent ? fresh : item));
       entry.saved = fresh;
