@@ -1,35 +1,76 @@
 """``harmonia-coordinator``: the consortium coordinator's command line.
 
-The coordinator's services (guideline registry, enrollment, rounds) are not
-part of this release; the command exists so deployments can pin its name.
+Each subcommand lives in ``coordinator/commands/<name>.py`` and exposes
+``register(subparsers)``; this module assembles them and turns domain errors
+into registered exit codes with a one-line message, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-__all__ = ["main"]
+from pydantic import ValidationError
+
+from coordinator.exit_codes import ExitCode
+from shared.errors import ConfigurationError, HarmoniaError
+
+__all__ = ["build_parser", "main"]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the command line; only ``--version`` exists in this release."""
-    parser = argparse.ArgumentParser(
-        prog="harmonia-coordinator",
-        description="Harmonia consortium coordinator. Its services arrive in a later release.",
-    )
-    parser.add_argument("--version", action="store_true", help="print the version and exit")
-    args = parser.parse_args(argv)
-    if args.version:
+class _Version(argparse.Action):
+    def __call__(self, parser: argparse.ArgumentParser, *_args: object, **_kw: object) -> None:
         try:
             print(version("harmonia"))
         except PackageNotFoundError:
             print("unknown (not installed)")
-        return 0
-    parser.print_help()
-    return 2
+        parser.exit(ExitCode.OK)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser with every subcommand registered."""
+    from coordinator.commands import guideline, serve, site, token
+
+    parser = argparse.ArgumentParser(
+        prog="harmonia-coordinator",
+        description="Harmonia consortium coordinator: sites, enrollment, signed guidelines.",
+    )
+    parser.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
+    parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in (serve, site, guideline, token):
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return int(args.func(args))
+    except ConfigurationError as exc:
+        print(f"harmonia-coordinator: configuration error: {exc}", file=sys.stderr)
+        return ExitCode.CONFIGURATION
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        print(f"harmonia-coordinator: invalid settings: {problems}", file=sys.stderr)
+        return ExitCode.CONFIGURATION
+    except HarmoniaError as exc:
+        print(f"harmonia-coordinator: {exc}", file=sys.stderr)
+        return ExitCode.FAILED
+    except KeyboardInterrupt:
+        return ExitCode.OK
 
 
 if __name__ == "__main__":

@@ -1,0 +1,64 @@
+"""``create_app(settings)``: the coordinator's HTTP service.
+
+One app, served on two listeners by ``harmonia-coordinator serve``: the admin
+listener (plain HTTP, 127.0.0.1 by default) and the site listener (HTTPS,
+client certificate required; see :mod:`coordinator.api.tls`). Site routes
+need the TLS extension only the site listener sets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from coordinator.api.errors import install_error_handlers
+from coordinator.api.routes import enroll, guidelines, health, site, sites
+from coordinator.runtime import CoordinatorRuntime, open_coordinator
+from coordinator.settings import CoordinatorSettings
+
+__all__ = ["create_app"]
+
+
+def create_app(
+    settings: CoordinatorSettings, *, runtime: CoordinatorRuntime | None = None
+) -> FastAPI:
+    """Build the coordinator's FastAPI app.
+
+    Parameters
+    ----------
+    settings
+        The coordinator's settings.
+    runtime
+        An already open runtime to serve (the caller closes it); when omitted,
+        the app opens one from ``settings`` at startup and closes it at shutdown.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = runtime is None
+        app.state.runtime = runtime if runtime is not None else open_coordinator(settings)
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.runtime.close()
+
+    app = FastAPI(
+        title="Harmonia coordinator",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    if runtime is not None:
+        app.state.runtime = runtime
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(sites.router)
+    app.include_router(guidelines.router)
+    app.include_router(enroll.router)
+    app.include_router(site.router)
+    return app

@@ -1,0 +1,116 @@
+"""Typed FastAPI dependencies: the runtime, the admin principal, the calling site.
+
+Admin routes name the permission they need (``principal: Viewer``); a caller
+sends ``Authorization: Bearer <admin token>``: none or a bad one answers 401,
+a role without the permission 403. Site routes take ``site: EnrolledSite``: the
+client certificate the TLS layer verified must chain to the consortium CA, be
+one the coordinator issued, and be neither revoked nor of a revoked site (401
+when none was presented, 403 otherwise).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from coordinator.api.tls import client_certificate_chain
+from coordinator.auth import AdminPrincipal, Permission
+from coordinator.errors import AuthError, CertificateRejectedError, CertificateRequiredError
+from coordinator.runtime import CoordinatorRuntime
+from shared.crypto import CertificateError, load_certificates, verify_certificate
+
+__all__ = [
+    "CurrentAdmin",
+    "EnrolledSite",
+    "GuidelineEditor",
+    "Runtime",
+    "SiteManager",
+    "Viewer",
+    "current_admin",
+    "enrolled_site",
+    "get_runtime",
+    "requires",
+]
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def get_runtime(request: Request) -> CoordinatorRuntime:
+    """The runtime the app serves."""
+    runtime: CoordinatorRuntime = request.app.state.runtime
+    return runtime
+
+
+Runtime = Annotated[CoordinatorRuntime, Depends(get_runtime)]
+
+
+def current_admin(
+    runtime: Runtime,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> AdminPrincipal:
+    """The admin a bearer token acts as."""
+    if credentials is None:
+        raise AuthError("send 'Authorization: Bearer <admin token>' (see 'token create')")
+    return runtime.tokens.resolve(credentials.credentials)
+
+
+CurrentAdmin = Annotated[AdminPrincipal, Depends(current_admin)]
+
+
+def _requiring(permission: Permission) -> Callable[[AdminPrincipal], AdminPrincipal]:
+    def check(principal: CurrentAdmin) -> AdminPrincipal:
+        return principal.require(permission)
+
+    check.__name__ = f"requires_{permission.value}"
+    return check
+
+
+_REQUIRES = {p: _requiring(p) for p in Permission}
+
+
+def requires(permission: Permission) -> Callable[[AdminPrincipal], AdminPrincipal]:
+    """The dependency returning the admin if their role grants ``permission``."""
+    return _REQUIRES[Permission(permission)]
+
+
+Viewer = Annotated[AdminPrincipal, Depends(requires(Permission.VIEW))]
+GuidelineEditor = Annotated[AdminPrincipal, Depends(requires(Permission.PUBLISH_GUIDELINES))]
+SiteManager = Annotated[AdminPrincipal, Depends(requires(Permission.MANAGE_SITES))]
+
+
+def enrolled_site(request: Request, runtime: Runtime) -> str:
+    """The name of the enrolled, unrevoked site whose certificate the caller presented."""
+    chain = client_certificate_chain(request.scope)
+    if not chain:
+        raise CertificateRequiredError(
+            "the site API needs the node's client certificate: call the site API URL (https) "
+            "with the certificate the node received at enrollment"
+        )
+    try:
+        certificates = load_certificates("".join(chain))
+        leaf = verify_certificate(
+            certificates,
+            runtime.keys.ca.certificate,
+            revoked=runtime.sites.revoked_serials(),
+            usage="client",
+        )
+    except CertificateError as exc:
+        raise CertificateRejectedError(str(exc)) from None
+    issued = runtime.sites.certificate_site(leaf.serial_number)
+    if issued is None:
+        raise CertificateRejectedError(
+            f"certificate serial {leaf.serial_number:x} was not issued by this coordinator's "
+            "enrollment; enroll the node again"
+        )
+    site, revoked = issued
+    if revoked:
+        raise CertificateRejectedError(
+            f"site {site!r} was revoked by the consortium; it can no longer call the site API"
+        )
+    return site
+
+
+EnrolledSite = Annotated[str, Depends(enrolled_site)]

@@ -1,0 +1,1 @@
+"""The coordinator's HTTP routes: health, admin (sites, guidelines), enrollment, site API."""

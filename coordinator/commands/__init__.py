@@ -1,0 +1,1 @@
+"""Subcommands of ``harmonia-coordinator``, one module each with ``register(subparsers)``."""

@@ -1,0 +1,98 @@
+"""``harmonia-coordinator serve``: the admin listener and the site (mTLS) listener.
+
+Both serve the same app from one process: the admin API, enrollment and
+health on plain HTTP (``--host``/``--port``), the site-facing API on HTTPS
+with a client certificate required (``--site-host``/``--site-port``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ssl
+
+import uvicorn
+
+from coordinator.api import create_app
+from coordinator.api.tls import PeerCertificateH11Protocol
+from coordinator.commands.options import add_data_dir, settings_from
+from coordinator.exit_codes import ExitCode
+from coordinator.runtime import open_coordinator
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``serve`` subcommand."""
+    parser = subparsers.add_parser(
+        "serve", help="run the coordinator: admin API, enrollment and the site API (mTLS)"
+    )
+    add_data_dir(parser)
+    parser.add_argument("--host", default=None, help="admin/enrollment bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None, help="admin/enrollment port (8200)")
+    parser.add_argument("--site-host", default=None, help="site API bind (default 127.0.0.1)")
+    parser.add_argument("--site-port", type=int, default=None, help="site API port (8443)")
+    parser.add_argument("--fleet-address", default=None, help="Flower Fleet API host:port")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until interrupted."""
+    settings = settings_from(
+        args,
+        host=args.host,
+        port=args.port,
+        site_host=args.site_host,
+        site_port=args.site_port,
+        fleet_address=args.fleet_address,
+    )
+    with open_coordinator(settings) as runtime:
+        issued = runtime.ensure_admin_token()
+        if issued is not None and settings.bootstrap_token is None:
+            print(
+                "Created the first coordinator-admin token (shown once, store it safely):\n"
+                f"  {issued.token}",
+                flush=True,
+            )
+        app = create_app(settings, runtime=runtime)
+        admin = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                host=settings.host,
+                port=settings.port,
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+            )
+        )
+        site = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                host=settings.site_host,
+                port=settings.site_port,
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+                http=PeerCertificateH11Protocol,
+                ssl_certfile=str(runtime.keys.server_certificate_path),
+                ssl_keyfile=str(runtime.keys.server_key_path),
+                ssl_ca_certs=str(runtime.keys.ca_certificate_path),
+                ssl_cert_reqs=ssl.CERT_REQUIRED,
+            )
+        )
+        print(f"Harmonia coordinator serving {settings.data_dir}", flush=True)
+        print(f"  admin API:  {settings.resolved_public_url}/api/v1", flush=True)
+        print(f"  enrollment: {settings.resolved_public_url}/api/v1/enroll", flush=True)
+        print(f"  site API:   {settings.resolved_site_api_url}/api/v1/site (mTLS)", flush=True)
+        print(f"  health:     {settings.resolved_public_url}/healthz", flush=True)
+        asyncio.run(_serve_both(admin, site))
+    return ExitCode.OK if admin.started and site.started else ExitCode.FAILED
+
+
+async def _serve_both(admin: uvicorn.Server, site: uvicorn.Server) -> None:
+    """Run both servers; when either stops (a signal, a failed bind), stop the other."""
+    tasks = [asyncio.create_task(admin.serve()), asyncio.create_task(site.serve())]
+    done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    admin.should_exit = True
+    site.should_exit = True
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for task in done:
+        task.result()
