@@ -134,6 +134,9 @@ def series_slices(
     )
     entries = []
     for record in records:
-        ds = pydicom.dcmread(BytesIO(store.read(record)), stop_before_pixels=True, force=True)
+        path = store.blobs.path(record.content_sha256)
+        # From a file, pydicom stops reading at the pixel data: headers only.
+        source = path if path is not None else BytesIO(store.read(record))
+        ds = pydicom.dcmread(source, stop_before_pixels=True, force=True)
         entries.extend(_slices(record, ds))
     return order_slices(entries)
