@@ -34,6 +34,9 @@ from node.store.auth_tables import SessionRow, UserRow
 
 __all__ = ["User", "UserService"]
 
+# Actors the audit log uses for the node itself (tokens read "token:<name>", the CLI "cli:<login>").
+_RESERVED = frozenset({"system", "cli"})
+
 _users = cast(Table, UserRow.__table__)
 _sessions = cast(Table, SessionRow.__table__)
 
@@ -414,4 +417,6 @@ def _valid_username(username: str) -> str:
     name = username.strip()
     if not 1 <= len(name) <= 64 or not all(c.isalnum() or c in "._-@" for c in name):
         raise InvalidUserError(f"username {username!r} must be 1-64 letters, digits or . _ - @")
+    if name.lower() in _RESERVED:
+        raise InvalidUserError(f"{name!r} names the node itself in the audit log; pick another")
     return name

@@ -42,6 +42,10 @@ def test_create_refuses_duplicates_weak_passwords_and_bad_names(users: UserServi
         users.create("carol", PASSWORD, "root")
     with pytest.raises(InvalidUserError, match="letters, digits"):
         users.create("car ol", PASSWORD, Role.ANNOTATOR)
+    with pytest.raises(InvalidUserError, match="letters, digits"):
+        users.create("token:ops", PASSWORD, Role.ANNOTATOR)  # cannot pose as a token
+    with pytest.raises(InvalidUserError, match="names the node itself"):
+        users.create("System", PASSWORD, Role.ADMIN)
     with pytest.raises(NotFoundError, match="user list"):
         users.get("nobody")
 
