@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every subcommand registered."""
     from node.commands import (
         audit,
+        enroll,
         export,
         guideline,
         import_folder,
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         export,
         guideline,
         project,
+        enroll,
     ):
         module.register(subparsers)
     return parser

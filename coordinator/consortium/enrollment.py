@@ -180,10 +180,11 @@ class EnrollmentService:
                 )
             )
             site.enrolled_at = now
+            site_name = site.name
             site.supernode_public_key_pem = request.supernode_public_key_pem
             site.supernode_key_fingerprint = fingerprint(supernode_key)
         return EnrollmentResult(
-            site=site.name,
+            site=site_name,
             certificate_pem=issued_pem,
             ca_bundle_pem=self.ca.certificate_pem.decode("ascii"),
             guideline_signing_public_key_pem=self.signing_public_key_pem,

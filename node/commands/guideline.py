@@ -1,10 +1,11 @@
-"""``harmonia-node guideline``: load a guideline version from a JSON or YAML file, list them."""
+"""``harmonia-node guideline``: load a guideline version from a JSON or YAML file, list, sync."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from node.commands.guideline_sync import register_sync
 from node.commands.options import add_data_dir, settings_from
 from node.errors import InvalidGuidelineError
 from node.exit_codes import ExitCode
@@ -24,6 +25,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     listing = actions.add_parser("list", help="list loaded guideline versions")
     add_data_dir(listing)
     listing.set_defaults(func=_list)
+    register_sync(actions)
 
 
 def _load(args: argparse.Namespace) -> int:

@@ -19,7 +19,9 @@ diversity_statistics      statistics  ``histograms`` {name: {edges|categories,
 calibration_annotations   —           annotations of the coordinator's public
                                       calibration cases, comment-free
 health                    —           versions and counters
-enrollment_request        —           ``site``, ``csr_pem``, ``supernode_public_key_pem``
+enrollment_request        —           ``site``, ``csr_pem``, ``supernode_public_key_pem``;
+                                      optional ``token`` (the one-time enrollment
+                                      token, ``hce.<site>.<secret>``)
 guideline_ack             —           ``guideline``, ``sha256``, ``status``
 ========================  ==========  ============================================
 """

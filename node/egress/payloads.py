@@ -46,6 +46,7 @@ _ARRAY_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")
 _VERSION = re.compile(r"^[0-9]+(\.[0-9]+){0,3}([.+-][A-Za-z0-9.]{1,32})?$")
 _READER = re.compile(r"^r[0-9]{1,3}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_ENROLLMENT_TOKEN = re.compile(r"^hce\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.[A-Za-z0-9_-]{43}$")
 
 _MODEL_METADATA: Mapping[str, type | tuple[type, ...]] = {
     "clip_norm": (int, float),
@@ -314,7 +315,14 @@ def _health(check: _Check, payload: Mapping[str, Any]) -> None:
 
 
 def _enrollment_request(check: _Check, payload: Mapping[str, Any]) -> None:
-    check.keys(payload, "$", {"site", "csr_pem", "supernode_public_key_pem"}, {"software_version"})
+    check.keys(
+        payload,
+        "$",
+        {"site", "csr_pem", "supernode_public_key_pem"},
+        {"software_version", "token"},
+    )
+    if "token" in payload:  # the coordinator's one-time credential, not data about the site
+        check.pattern(payload["token"], "$.token", _ENROLLMENT_TOKEN, "an enrollment token")
     if "software_version" in payload:
         check.pattern(payload["software_version"], "$.software_version", _VERSION, "a version")
     for key in ("csr_pem", "supernode_public_key_pem"):

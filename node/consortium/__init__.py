@@ -1,0 +1,51 @@
+"""The node's consortium membership: enrollment and signed guideline sync.
+
+:func:`enroll` makes the node's keys locally and exchanges a one-time token and
+a CSR for a certificate (through the egress gate); :class:`MembershipFiles`
+holds what enrollment pinned under ``DATA_DIR/consortium``;
+:func:`sync_guidelines` fetches releases over mutual TLS, verifies each
+against the pinned signing key and loads only verified ones. No FastAPI here.
+"""
+
+from node.consortium.enrollment import ENROLL_PATH, enroll, token_site
+from node.consortium.errors import (
+    AlreadyEnrolledError,
+    ConsortiumError,
+    CoordinatorRefusedError,
+    EnrollmentResponseError,
+    GuidelineReleaseRefusedError,
+    NotEnrolledError,
+)
+from node.consortium.guideline_sync import (
+    GUIDELINES_PATH,
+    RELEASE_KIND,
+    GuidelineLoader,
+    SyncReport,
+    sync_guidelines,
+    verify_release,
+)
+from node.consortium.membership import Membership, MembershipFiles, consortium_dir
+from node.consortium.site_client import site_client, site_ssl_context
+
+__all__ = [
+    "ENROLL_PATH",
+    "GUIDELINES_PATH",
+    "RELEASE_KIND",
+    "AlreadyEnrolledError",
+    "ConsortiumError",
+    "CoordinatorRefusedError",
+    "EnrollmentResponseError",
+    "GuidelineLoader",
+    "GuidelineReleaseRefusedError",
+    "Membership",
+    "MembershipFiles",
+    "NotEnrolledError",
+    "SyncReport",
+    "consortium_dir",
+    "enroll",
+    "site_client",
+    "site_ssl_context",
+    "sync_guidelines",
+    "token_site",
+    "verify_release",
+]
