@@ -41,19 +41,30 @@ __all__ = ["ConsensusResult", "build_consensus"]
 ConsensusResult = tuple[str, dict[str, Any]]
 
 
-def _drawn(annotations: Sequence[AnnotationRecord]) -> list[dict[str, Any]]:
+def _marked(annotations: Sequence[AnnotationRecord]) -> list[AnnotationRecord]:
     return [
-        a.payload["geometry"]
-        for a in annotations
-        if a.payload.get("geometry") and not a.payload.get("cannot_assess")
+        a for a in annotations if a.payload.get("geometry") and not a.payload.get("cannot_assess")
     ]
 
 
-def _annotation(label: Label, geometry: dict[str, Any] | None, **extra: Any) -> dict[str, Any]:
+def _mean_confidence(annotations: Sequence[AnnotationRecord]) -> float | None:
+    """Mean confidence of the annotations that carry one (the consensus's confidence)."""
+    values = [
+        a.payload["confidence"] for a in annotations if a.payload.get("confidence") is not None
+    ]
+    return round(float(np.mean(values)), 3) if values else None
+
+
+def _annotation(
+    label: Label,
+    geometry: dict[str, Any] | None,
+    confidence: float | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     return {
         "label": label.name,
         "kind": label.kind.value,
-        "confidence": None,
+        "confidence": confidence,
         "comment": "",
         "cannot_assess": geometry is None,
         "geometry": geometry or {},
@@ -65,7 +76,7 @@ def _classification(label: Label, per_reader: dict[str, list[AnnotationRecord]])
     codes = label.category_codes
     votes = []
     for marked in per_reader.values():
-        values = [g["value"] for g in _drawn(marked)]
+        values = [a.payload["geometry"]["value"] for a in _marked(marked)]
         votes.append(codes.index(values[-1]) if values else -1)
     if all(v == -1 for v in votes):
         return "majority", {"annotations": [_annotation(label, None)], "detail": {"votes": votes}}
@@ -78,8 +89,14 @@ def _classification(label: Label, per_reader: dict[str, list[AnnotationRecord]])
             r: (codes[v] if v >= 0 else None) for r, v in zip(per_reader, votes, strict=True)
         },
     }
+    voters = [
+        a
+        for marked in per_reader.values()
+        for a in _marked(marked)[-1:]
+        if a.payload["geometry"]["value"] == codes[winner]
+    ]
     return "majority", {
-        "annotations": [_annotation(label, {"value": codes[winner]})],
+        "annotations": [_annotation(label, {"value": codes[winner]}, _mean_confidence(voters))],
         "detail": detail,
     }
 
@@ -107,7 +124,13 @@ def _mask(
         },
     }
     annotations = (
-        [_annotation(label, {"slices": encoded, "key_slices": [], "interpolate": False})]
+        [
+            _annotation(
+                label,
+                {"slices": encoded, "key_slices": [], "interpolate": False},
+                _mean_confidence([a for m in per_reader.values() for a in _marked(m)]),
+            )
+        ]
         if encoded
         else []
     )
@@ -194,7 +217,8 @@ def _objects(
     spacing = (between, in_plane[0], in_plane[1])
     clusters: list[dict[str, Any]] = []
     for reader, marked in per_reader.items():
-        for geometry in _drawn(marked):
+        for record in _marked(marked):
+            geometry = record.payload["geometry"]
             home = next(
                 (
                     c
@@ -204,14 +228,19 @@ def _objects(
                 None,
             )
             if home is None:
-                clusters.append({"seed": geometry, "members": [geometry], "readers": [reader]})
+                clusters.append({"seed": geometry, "records": [record], "readers": [reader]})
             else:
-                home["members"].append(geometry)
+                home["records"].append(record)
                 home["readers"].append(reader)
     needed = len(per_reader) // 2 + 1
     kept = [c for c in clusters if len(c["readers"]) >= needed]
     annotations = [
-        _annotation(label, _merge(label, c["members"], in_plane), readers=c["readers"])
+        _annotation(
+            label,
+            _merge(label, [r.payload["geometry"] for r in c["records"]], in_plane),
+            _mean_confidence(c["records"]),
+            readers=c["readers"],
+        )
         for c in kept
     ]
     detail = {"clusters": len(clusters), "kept": len(kept), "needed_readers": needed}

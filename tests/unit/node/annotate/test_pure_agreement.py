@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -87,3 +88,14 @@ def test_keypoints_lengths_and_polygons() -> None:
     assert payload["annotations"] == []
     method, payload = build_consensus(GUIDELINE.labels[1], ["a"], annotations, SLICES)
     assert method == "single-reader" and len(payload["annotations"]) == 1
+
+
+def test_consensus_confidence_is_the_mean_of_its_sources() -> None:
+    def point(reader: str, x: float, confidence: int | None) -> AnnotationRecord:
+        made = record(reader, "p", "keypoint", {"slice": 0, "x": x, "y": 2.0})
+        return replace(made, payload={**made.payload, "confidence": confidence})
+
+    annotations = [point("a", 2.0, 4), point("b", 2.5, 2), point("c", 2.2, None)]
+    _, payload = build_consensus(GUIDELINE.labels[1], ["a", "b", "c"], annotations, SLICES)
+    merged = payload["annotations"][0]
+    assert merged["confidence"] == 3.0 and merged["readers"] == ["a", "b", "c"]
