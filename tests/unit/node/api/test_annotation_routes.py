@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import Any
 
@@ -226,3 +227,42 @@ def test_delete_is_a_tombstone_and_roles_are_checked(api: tuple[TestClient, dict
         "alice",
         "bob",
     ]
+
+
+def test_malformed_payloads_are_4xx_never_500(api: tuple[TestClient, dict]) -> None:
+    client, people = api
+    task_id = _project(client, people)
+    weird: list[Any] = [
+        None,
+        0,
+        -1,
+        1e308,
+        "x",
+        [],
+        {},
+        [1, 2],
+        {"a": 1},
+        True,
+        2**70,
+        [[1, 2], [3]],
+    ]
+    fields = ["slice", "x0", "y0", "x1", "y1", "x", "y", "points", "slices", "key_slices", "value"]
+    rnd = random.Random(4)
+    statuses: set[int] = set()
+    for _ in range(300):
+        geometry = {k: rnd.choice(weird) for k in rnd.sample(fields, rnd.randint(0, 5))}
+        body: Any = {
+            "label": rnd.choice(["nodule-box", "nodule-mask", "lung-rads", "nodule-centre", "x"]),
+            "kind": rnd.choice(["box", "polygon", "mask", "keypoint", "length", "zzz"]),
+            "geometry": geometry,
+            "confidence": rnd.choice([None, 3, 9, "a"]),
+            "cannot_assess": rnd.choice([False, True, "x"]),
+        }
+        if rnd.random() < 0.1:
+            body = rnd.choice(weird)
+        response = client.post(
+            f"/api/tasks/{task_id}/annotations", json=body, headers=people["alice"]
+        )
+        statuses.add(response.status_code)
+        assert response.status_code in (201, 400, 422), (body, response.text)
+    assert 422 in statuses
