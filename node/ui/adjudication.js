@@ -148,7 +148,11 @@ export async function renderTask(container, params) {
     }
   });
 
-  const figures = (task.agreement || []).map((f) => figureText(f, labels));
+  // The label-level figures (mean_<metric>, compared with the threshold) first; pairs folded away.
+  const all = task.agreement || [];
+  const means = all.filter((f) => String(f.metric).startsWith("mean_"));
+  const figures = (means.length ? means : all).map((f) => figureText(f, labels));
+  const pairs = means.length ? all.filter((f) => !means.includes(f)) : [];
   container.append(
     h("div", { class: "page-head" },
       h("h1", { text: `Adjudicate: ${task.description || `task ${task.id}`}` }),
@@ -156,7 +160,11 @@ export async function renderTask(container, params) {
     h("section", { "aria-label": "Agreement" },
       h("div", { class: "agreement" }, figures.length
         ? figures.map((f) => h("span", { class: f.below ? "figure below" : "figure", text: f.below ? `${f.text} — below` : f.text }))
-        : h("span", { class: "muted", text: "No agreement figures." }))),
+        : h("span", { class: "muted", text: "No agreement figures." })),
+      pairs.length
+        ? h("details", { class: "small" }, h("summary", { text: "Per reader pair" }),
+          h("ul", {}, pairs.map((f) => h("li", { text: `${figureText(f, labels).text.replace(/ \(threshold.*\)$/, "")} · ${(f.readers || []).join(" vs ")}` }))))
+        : null),
     h("div", { class: "readers" }, cards),
     h("h2", { text: "Final annotations" }),
     h("p", { class: "muted small", text: "Accept one reader's annotations above, then edit them, or draw your own. Viewers scroll, window and zoom together." }),
