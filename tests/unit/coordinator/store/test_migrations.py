@@ -1,0 +1,21 @@
+from sqlalchemy import inspect
+
+from coordinator.store import create_database_engine, migrate
+
+
+def test_migration_creates_every_table_and_is_idempotent() -> None:
+    engine = create_database_engine("sqlite://")
+    migrate(engine)
+    migrate(engine)
+    tables = set(inspect(engine).get_table_names())
+    assert {
+        "sites",
+        "enrollment_tokens",
+        "certificates",
+        "guideline_versions",
+        "guideline_releases",
+        "admin_users",
+        "admin_tokens",
+        "alembic_version",
+    } <= tables
+    engine.dispose()
