@@ -127,7 +127,8 @@ export class GuidelinePanel {
         this.host.select(null);
       }
     });
-    this.element.append(
+    // Right under the guideline's title: what is selected, its confidence and comment.
+    this.element.insertBefore(
       h(
         "section",
         { class: "selection", "aria-label": "Selected annotation" },
@@ -137,6 +138,7 @@ export class GuidelinePanel {
         field("Comment", this.comment),
         this.host.readOnly ? null : this.deleteButton,
       ),
+      this.element.children[1] || null,
     );
     this.list = h("ul", { class: "annotation-list", "aria-label": "My annotations" });
     this.element.append(h("h3", { text: "Annotations" }), this.list);
