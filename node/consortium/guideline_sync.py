@@ -114,6 +114,7 @@ def sync_guidelines(
     CoordinatorRefusedError
         The coordinator is unreachable or refused (a revoked site gets 403).
     """
+    files.membership()  # NotEnrolledError, saying how to enroll, before anything else
     trusted = files.pinned_signing_key()
     report = SyncReport()
     with _client(files, client) as http:
