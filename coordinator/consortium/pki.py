@@ -5,7 +5,8 @@ created on first start and never overwritten: losing the CA key means
 re-enrolling every site, and losing the signing key means nodes must pin a new
 one. When two processes start at once, the loser of the race loads what the
 winner wrote. The site API's server certificate is re-issued by the CA at each
-start for the configured ``server_names`` (its key stays).
+start when it does not name the configured ``server_names`` or has less than
+30 days left (its key stays).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import contextlib
 import ipaddress
 import os
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
@@ -22,14 +23,18 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from shared.crypto import (
     CertificateAuthority,
+    CryptoError,
     KeyAlgorithm,
     KeyExistsError,
     build_csr,
     certificate_pem,
+    fingerprint,
     generate_private_key,
+    load_certificates,
     load_private_key,
     public_key_pem,
     save_private_key,
+    verify_certificate,
 )
 from shared.errors import ConfigurationError
 
@@ -37,6 +42,8 @@ __all__ = ["SERVER_SITE_NAME", "ConsortiumKeys", "load_or_create_keys"]
 
 SERVER_SITE_NAME = "coordinator"
 """The common name of the site API's server certificate."""
+
+_RENEW_BEFORE = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -65,8 +72,9 @@ def load_or_create_keys(secrets_dir: Path, *, server_names: list[str]) -> Consor
     server_key_path = secrets_dir / "site-api.key"
     server_key = _load_or_create_key(server_key_path, KeyAlgorithm.EC_P256)
     server_certificate_path = secrets_dir / "site-api.pem"
-    certificate = _server_certificate(ca, server_key, server_names)
-    _write_atomic(server_certificate_path, certificate_pem(certificate) + ca.certificate_pem)
+    if not _server_certificate_fits(server_certificate_path, ca, server_key, server_names):
+        certificate = _server_certificate(ca, server_key, server_names)
+        _write_atomic(server_certificate_path, certificate_pem(certificate) + ca.certificate_pem)
     return ConsortiumKeys(
         ca, signing, server_certificate_path, server_key_path, secrets_dir / "ca.pem"
     )
@@ -99,11 +107,7 @@ def _load_or_create_key(path: Path, algorithm: KeyAlgorithm) -> ed25519.Ed25519P
     return load_private_key(path, algorithm=algorithm)
 
 
-def _server_certificate(
-    ca: CertificateAuthority,
-    key: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey,
-    server_names: list[str],
-) -> x509.Certificate:
+def _split_names(server_names: list[str]) -> tuple[list[str], list[str]]:
     dns: list[str] = []
     ips: list[str] = []
     for name in server_names:
@@ -111,6 +115,38 @@ def _server_certificate(
             ips.append(str(ipaddress.ip_address(name)))
         except ValueError:
             dns.append(name)
+    return dns, ips
+
+
+def _server_certificate_fits(
+    path: Path,
+    ca: CertificateAuthority,
+    key: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey,
+    server_names: list[str],
+) -> bool:
+    """Whether the saved server certificate is ours, names these hosts and has 30+ days left."""
+    try:
+        certificate = load_certificates(path.read_bytes())[0]
+        verify_certificate([certificate], ca.certificate, usage="server")
+    except (OSError, CryptoError):
+        return False
+    if fingerprint(certificate.public_key()) != fingerprint(key):  # type: ignore[arg-type]
+        return False
+    if certificate.not_valid_after_utc - datetime.now(UTC) < _RENEW_BEFORE:
+        return False
+    names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    dns, ips = _split_names(server_names)
+    present_dns = set(names.get_values_for_type(x509.DNSName)) - {SERVER_SITE_NAME}
+    present_ips = {str(a) for a in names.get_values_for_type(x509.IPAddress)}
+    return present_dns == set(dns) - {SERVER_SITE_NAME} and present_ips == set(ips)
+
+
+def _server_certificate(
+    ca: CertificateAuthority,
+    key: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey,
+    server_names: list[str],
+) -> x509.Certificate:
+    dns, ips = _split_names(server_names)
     return ca.issue(
         build_csr(key, SERVER_SITE_NAME),
         site=SERVER_SITE_NAME,

@@ -46,3 +46,14 @@ def test_first_admin_token_only_once(tmp_path: Path) -> None:
         assert issued.token == "chosen-token-0123456789abcdef"
         assert runtime.tokens.resolve(issued.token).role == "coordinator-admin"
         assert runtime.ensure_admin_token() is None
+
+
+def test_server_certificate_is_reissued_only_when_the_names_change(tmp_path: Path) -> None:
+    settings = CoordinatorSettings(data_dir=tmp_path / "c", fsync=False)
+    with open_coordinator(settings) as runtime:
+        first = runtime.keys.server_certificate_path.read_bytes()
+    with open_coordinator(settings) as runtime:
+        assert runtime.keys.server_certificate_path.read_bytes() == first
+    renamed = settings.model_copy(update={"server_names": ["coordinator.example"]})
+    with open_coordinator(renamed) as runtime:
+        assert runtime.keys.server_certificate_path.read_bytes() != first
