@@ -42,6 +42,15 @@ def test_scroll_window_zoom_and_reformat_a_series(page: Any, stack: Stack, shots
     assert page.get_by_label("Window preset").input_value() == "custom"
     assert "W " in page.locator(".viewer-readout").inner_text()
 
+    page.get_by_label("Window preset").select_option("")  # back to the file's own window
+    assert _viewer(page, "window") is None
+    page.mouse.down(button="right")
+    page.mouse.move(centre[0] - 40, centre[1] - 20, steps=5)
+    page.mouse.up(button="right")
+    page.wait_for_function("() => window.harmoniaViewer.viewer.window !== null")
+    from_file = _viewer(page, "window")
+    assert from_file["width"] >= 1 and page.locator(".viewer-readout").inner_text().count("W ") == 1
+
     page.keyboard.down("Control")
     page.mouse.wheel(0, -100)
     page.keyboard.up("Control")

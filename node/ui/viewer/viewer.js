@@ -71,6 +71,8 @@ export class SliceViewer extends EventTarget {
     this.slider.max = String(Math.max(0, source.count - 1));
     this.index = Math.min(this.index, Math.max(0, source.count - 1));
     this.viewport.image = null;
+    this.fileWindow = null;
+    this.learnFileWindow().catch(() => {}); // so the first right-drag starts from it at once
     this.show(this.index, { force: true });
   }
 
@@ -124,6 +126,7 @@ export class SliceViewer extends EventTarget {
 
   pointerMove(event) {
     const drag = this.drag;
+    if (drag?.type === "window-pending") return;
     if (drag?.type === "window") this.moveWindowDrag(event);
     else if (drag?.type === "pan") {
       const at = this.screen(event);
@@ -142,9 +145,11 @@ export class SliceViewer extends EventTarget {
 
   // Window/level by right-drag: a live preview, then the node renders the new window.
   async startWindowDrag(event) {
+    const pending = { type: "window-pending" };
+    this.drag = pending;
     const start = numericWindow(this.window) || (await this.learnFileWindow());
     const image = this.viewport.image;
-    if (!image) return;
+    if (this.drag !== pending || !image) return; // released before the file's window was known
     const scratch = document.createElement("canvas");
     scratch.width = this.viewport.width;
     scratch.height = this.viewport.height;
