@@ -13,7 +13,7 @@ raise, and nothing else::
     ├── shared.consensus.errors.ConsensusError   majority vote, STAPLE, disagreement
     ├── shared.crypto.errors.CryptoError         keys, canonical JSON, signatures, certificates
     ├── shared.formats.errors.FormatError        RLE, polygons, DICOM SEG/SR, NIfTI, COCO
-    └── (the coordinator tree arrives with its package)
+    └── coordinator.errors.CoordinatorError      sites, enrollment, admin auth, guideline releases
 
 Every error carries the context a user needs and a message that says what to
 do next.
