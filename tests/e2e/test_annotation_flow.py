@@ -11,6 +11,7 @@ A screenshot is kept at each step (tests/e2e/artifacts/ or $HARMONIA_TEST_ARTIFA
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -99,6 +100,17 @@ def test_two_readers_disagree_and_the_adjudicator_resolves(
     page.wait_for_function("() => window.harmoniaViewer.viewer.index === 10")
     page.wait_for_timeout(300)
     shots(page, "reloaded")
+    # a second revision of the box, and its history
+    page.get_by_role("list", name="My annotations").get_by_role(
+        "button", name=re.compile("^nodule-box")
+    ).click()
+    page.keyboard.press("4")
+    page.keyboard.press("Control+s")
+    page.wait_for_function("() => document.getElementById('save-state').textContent === 'Saved'")
+    page.get_by_role("button", name="History").click()
+    page.get_by_role("list", name="Revisions").get_by_text(f"r2 · {first}").wait_for()
+    page.get_by_text(re.compile(r"confidence: null → 4")).wait_for()
+    shots(page, "history")
     page.get_by_role("button", name="Mark task done").click()
     page.get_by_role("heading", name="My worklist").wait_for()
     shots(page, "first-reader-done")

@@ -102,7 +102,10 @@ export class Annotator {
         this.draft = item;
         this.viewer.redraw();
       },
-      pan: (dx, dy) => this.viewer.viewport.panBy(dx, dy),
+      pan: (dx, dy) => {
+        this.viewer.viewport.panBy(dx, dy);
+        this.viewer.emitView(); // synchronized viewers pan along
+      },
       message: (text) => announceAndShow(text),
     };
   }

@@ -3,6 +3,7 @@
 // the reader's annotations. Built once; `refresh()` updates values so keyboard focus stays put.
 
 import { field, h, replace, uniqueId } from "../dom.js";
+import { showHistory } from "./history.js";
 import { colorFor } from "./overlays.js";
 
 const KIND_NAMES = {
@@ -119,6 +120,12 @@ export class GuidelinePanel {
       const item = this.host.selected();
       if (item && item.comment !== this.comment.value) this.host.set.update(item.key, { comment: this.comment.value });
     });
+    this.historyBox = h("div", { class: "history-box", "aria-live": "polite" });
+    this.historyButton = h("button", { type: "button", text: "History" });
+    this.historyButton.addEventListener("click", () => {
+      const aid = this.selectedServerId();
+      if (aid !== null) showHistory(this.historyBox, aid);
+    });
     this.deleteButton = h("button", { type: "button", text: "Delete annotation" });
     this.deleteButton.addEventListener("click", () => {
       const item = this.host.selected();
@@ -136,7 +143,8 @@ export class GuidelinePanel {
         this.selectionTitle,
         h("fieldset", { class: "confidence" }, h("legend", { text: "Confidence (keys 1–5)" }), choices),
         field("Comment", this.comment),
-        this.host.readOnly ? null : this.deleteButton,
+        h("div", { class: "buttons" }, this.historyButton, this.host.readOnly ? null : this.deleteButton),
+        this.historyBox,
       ),
       this.element.children[1] || null,
     );
@@ -218,7 +226,19 @@ export class GuidelinePanel {
     if (document.activeElement !== this.comment) this.comment.value = selected?.comment || "";
     this.comment.disabled = this.host.readOnly || !selected;
     this.deleteButton.disabled = !selected;
+    this.historyButton.disabled = this.selectedServerId() === null;
+    if (this.historyKey !== selected?.key) {
+      this.historyKey = selected?.key;
+      replace(this.historyBox);
+    }
     this.refreshList(selected);
+  }
+
+  /** The node's id of the selected annotation, or null while it is unsaved. */
+  selectedServerId() {
+    const selected = this.host.selected();
+    const entry = selected ? this.host.set.server.get(selected.key) : null;
+    return entry?.aid ?? null;
   }
 
   refreshList(selected) {
