@@ -112,3 +112,31 @@ def test_revocation_revokes_issued_certificates(coordinator: CoordinatorRuntime)
     coordinator.sites.revoke("hospital-a")
     assert serial in coordinator.sites.revoked_serials()
     assert coordinator.sites.certificate_site(serial) == ("hospital-a", True)
+
+
+def test_concurrent_uses_of_one_token_enroll_exactly_once(
+    coordinator: CoordinatorRuntime,
+) -> None:
+    import threading
+
+    token = coordinator.sites.add("hospital-a", created_by="test").token
+    requests = [_request(token) for _ in range(4)]
+    barrier = threading.Barrier(len(requests))
+    outcomes: list[str] = []
+
+    def attempt(request: EnrollmentRequest) -> None:
+        barrier.wait()
+        try:
+            coordinator.enrollment.enroll(request)
+        except TokenUsedError:
+            outcomes.append("used")
+        else:
+            outcomes.append("enrolled")
+
+    threads = [threading.Thread(target=attempt, args=(r,)) for r in requests]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["enrolled", "used", "used", "used"]
+    assert len(coordinator.sites.get("hospital-a").certificate_serials) == 1
