@@ -20,6 +20,7 @@ from __future__ import annotations
 import enum
 import ipaddress
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -91,6 +92,17 @@ class CoordinatorSettings(BaseSettings):
     @classmethod
     def _no_trailing_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _site_certificate_names_the_site_url(self) -> CoordinatorSettings:
+        host = urlsplit(self.resolved_site_api_url).hostname or ""
+        if host not in self.server_names:
+            raise ConfigurationError(
+                f"nodes will call the site API at {host!r}, but its TLS certificate would name "
+                f"only {', '.join(self.server_names)}; add {host!r} to server_names",
+                setting="server_names",
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> CoordinatorSettings:

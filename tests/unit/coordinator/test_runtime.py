@@ -26,7 +26,10 @@ def test_keys_are_created_once_with_private_modes(tmp_path: Path) -> None:
 
 def test_site_api_certificate_names_the_configured_hosts(tmp_path: Path) -> None:
     settings = CoordinatorSettings(
-        data_dir=tmp_path / "c", fsync=False, server_names=["coordinator.example", "10.0.0.5"]
+        data_dir=tmp_path / "c",
+        fsync=False,
+        site_api_url="https://coordinator.example:8443",
+        server_names=["coordinator.example", "10.0.0.5"],
     )
     with open_coordinator(settings) as runtime:
         chain = load_certificates(runtime.keys.server_certificate_path.read_bytes())

@@ -25,7 +25,10 @@ def test_environment_prefix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_urls_can_be_set(tmp_path: Path) -> None:
     settings = CoordinatorSettings(
-        data_dir=tmp_path, public_url="https://c.example/", site_api_url="https://s.example:8443/"
+        data_dir=tmp_path,
+        public_url="https://c.example/",
+        site_api_url="https://s.example:8443/",
+        server_names=["s.example"],
     )
     assert settings.resolved_public_url == "https://c.example"
     assert settings.resolved_site_api_url == "https://s.example:8443"
@@ -69,3 +72,13 @@ def test_production_refuses_insecure_settings(
 def test_unknown_settings_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="extra"):
         CoordinatorSettings(data_dir=tmp_path, nonsense=1)  # type: ignore[call-arg]
+
+
+def test_the_site_certificate_must_name_the_site_url(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match=r"add 'nodes\.example'") as refused:
+        CoordinatorSettings(data_dir=tmp_path, site_api_url="https://nodes.example:8443")
+    assert refused.value.setting == "server_names"
+    named = CoordinatorSettings(
+        data_dir=tmp_path, site_api_url="https://nodes.example:8443", server_names=["nodes.example"]
+    )
+    assert named.resolved_site_api_url == "https://nodes.example:8443"
