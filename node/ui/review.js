@@ -6,6 +6,7 @@ import { navigate } from "./router.js";
 import { bindShortcuts, guidelineOf, shortcutsHelp } from "./task.js";
 import { AnnotationSet } from "./viewer/annotation-set.js";
 import { Annotator } from "./viewer/annotator.js";
+import { sliceOf } from "./viewer/guideline-panel.js";
 import { instanceSource } from "./viewer/sources.js";
 
 export async function render(container) {
@@ -57,6 +58,8 @@ export async function renderTask(container, params, query) {
     label: `Reader ${reader}`,
   });
   window.harmoniaViewer = annotator;
+  const drawn = set.items.map(sliceOf).filter((slice) => slice !== null);
+  if (drawn.length) annotator.viewer.setSlice(Math.min(...drawn)); // open where the reader drew
 
   const choose = h("select", {}, readers.map((r) => h("option", { value: r, text: r })));
   choose.value = reader;
