@@ -61,6 +61,8 @@ def test_scroll_window_zoom_and_reformat_a_series(page: Any, stack: Stack, shots
     assert _viewer(page, "viewport.zoom") == pytest.approx(1.25)
     shots(page, "custom-window-zoomed")
 
+    page.keyboard.press("PageDown")
+    page.wait_for_function("() => window.harmoniaViewer.viewer.index === 10")
     page.keyboard.press("Shift+C")
     page.wait_for_function("() => window.harmoniaViewer.viewer.source.name === 'coronal'")
     page.wait_for_function("() => window.harmoniaViewer.viewer.viewport.image !== null")
@@ -72,3 +74,4 @@ def test_scroll_window_zoom_and_reformat_a_series(page: Any, stack: Stack, shots
     shots(page, "sagittal")
     page.get_by_label("Axial").check()
     page.wait_for_function("() => window.harmoniaViewer.viewer.source.name === 'axial'")
+    assert _viewer(page, "index") == 10  # back on the axial slice the reader left

@@ -170,12 +170,11 @@ export class Annotator {
         plane === "axial"
           ? this.axial
           : await mprSource(this.options.series, plane, this.options.study, this.axial.firstSop);
+      if (this.plane === "axial") this.axialIndex = this.viewer.index; // come back to it
       this.plane = plane;
       this.tools?.cancel();
       this.viewer.pointer = plane === "axial" && this.tools ? this.pointerHandlers() : null;
-      this.viewer.index = Math.floor(source.count / 2);
-      if (plane === "axial") this.viewer.index = this.axialIndex ?? 0;
-      else this.axialIndex = this.viewer.index;
+      this.viewer.index = plane === "axial" ? (this.axialIndex ?? 0) : Math.floor(source.count / 2);
       this.viewer.setSource(source);
       this.toolbar.setPlane(plane);
       announce(plane === "axial" ? "Axial plane" : `${plane} plane: annotations are drawn on the axial plane`);
