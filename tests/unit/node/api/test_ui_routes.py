@@ -24,6 +24,12 @@ def test_root_redirects_to_the_ui(client: TestClient) -> None:
     assert answer.headers["location"] == "/ui/"
 
 
+def test_ui_without_its_slash_redirects_to_it(client: TestClient) -> None:
+    answer = client.get("/ui")
+    assert answer.status_code == 307
+    assert answer.headers["location"].endswith("/ui/")
+
+
 def test_index_is_served_with_a_strict_content_security_policy(client: TestClient) -> None:
     answer = client.get("/ui/")
     assert answer.status_code == 200
