@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 import ssl
 
 import uvicorn
@@ -18,6 +19,7 @@ from coordinator.api.tls import PeerCertificateH11Protocol
 from coordinator.commands.options import add_data_dir, settings_from
 from coordinator.exit_codes import ExitCode
 from coordinator.runtime import open_coordinator
+from shared.errors import ConfigurationError
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,6 +47,12 @@ def run(args: argparse.Namespace) -> int:
         fleet_address=args.fleet_address,
     )
     with open_coordinator(settings) as runtime:
+        admin_socket = _listen(settings.host, settings.port, "port")
+        try:
+            site_socket = _listen(settings.site_host, settings.site_port, "site_port")
+        except ConfigurationError:
+            admin_socket.close()
+            raise
         issued = runtime.ensure_admin_token()
         if issued is not None and settings.bootstrap_token is None:
             print(
@@ -83,16 +91,28 @@ def run(args: argparse.Namespace) -> int:
         print(f"  enrollment: {settings.resolved_public_url}/api/v1/enroll", flush=True)
         print(f"  site API:   {settings.resolved_site_api_url}/api/v1/site (mTLS)", flush=True)
         print(f"  health:     {settings.resolved_public_url}/healthz", flush=True)
-        asyncio.run(_serve_both(admin, site))
+        with admin_socket, site_socket:
+            asyncio.run(_serve_both((admin, admin_socket), (site, site_socket)))
     return ExitCode.OK if admin.started and site.started else ExitCode.FAILED
 
 
-async def _serve_both(admin: uvicorn.Server, site: uvicorn.Server) -> None:
-    """Run both servers; when either stops (a signal, a failed bind), stop the other."""
-    tasks = [asyncio.create_task(admin.serve()), asyncio.create_task(site.serve())]
-    done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    admin.should_exit = True
-    site.should_exit = True
+def _listen(host: str, port: int, setting: str) -> socket.socket:
+    """Bind a listening socket now, so a busy port is a clear error before anything serves."""
+    try:
+        return socket.create_server((host, port), reuse_port=False)
+    except OSError as exc:
+        option = "--" + setting.replace("_", "-")
+        raise ConfigurationError(
+            f"cannot listen on {host}:{port}: {exc.strerror}; choose another {option} or stop "
+            "what uses it",
+            setting=setting,
+        ) from exc
+
+
+async def _serve_both(*servers: tuple[uvicorn.Server, socket.socket]) -> None:
+    """Run both servers on their sockets; when either stops, stop the other."""
+    tasks = [asyncio.create_task(server.serve(sockets=[sock])) for server, sock in servers]
+    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for server, _sock in servers:
+        server.should_exit = True
     await asyncio.gather(*tasks, return_exceptions=True)
-    for task in done:
-        task.result()

@@ -28,6 +28,7 @@ from coordinator.store import EnrollmentTokenRow, GuidelineReleaseRow
 from node.consortium import MembershipFiles, consortium_dir
 from node.exit_codes import ExitCode
 from tests.support.coordinator_process import CoordinatorProcess, running_coordinator
+from tests.support.node_process import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -176,3 +177,11 @@ def test_after_revocation_the_node_gets_403(
     assert synced.returncode == ExitCode.SOURCE_UNREACHABLE
     assert "refused (403)" in synced.stderr
     assert "revoked" in synced.stderr
+
+
+def test_a_busy_port_is_a_configuration_error(coordinator: CoordinatorProcess) -> None:
+    busy = coordinator.url.rsplit(":", 1)[1]
+    result = coordinator.cli("serve", "--port", busy, "--site-port", str(free_port()), check=False)
+    assert result.returncode == 3
+    assert "cannot listen on" in result.stderr
+    assert "Traceback" not in result.stderr
