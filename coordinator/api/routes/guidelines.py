@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
 from coordinator.api.deps import GuidelineEditor, Runtime, Viewer
 from coordinator.guidelines import parse_guideline_document
@@ -17,7 +18,10 @@ async def publish(request: Request, runtime: Runtime, principal: GuidelineEditor
     """Publish a new signed release; YAML with ``Content-Type: application/yaml``."""
     media_type = request.headers.get("content-type", "application/json")
     guideline = parse_guideline_document(await request.body(), yaml="yaml" in media_type.lower())
-    return runtime.guidelines.publish(guideline, published_by=principal.username).to_json()
+    release = await run_in_threadpool(
+        runtime.guidelines.publish, guideline, published_by=principal.username
+    )
+    return release.to_json()
 
 
 @router.get("")
