@@ -9,9 +9,11 @@ export class ImageCache {
    * @param {(index: number, windowKey: string) => string} urlFor  the rendered image's URL
    * @param {{capacity?: number, ahead?: number, behind?: number}} options
    */
-  constructor(urlFor, { capacity = 400, ahead = 24, behind = 6 } = {}) {
+  constructor(urlFor, { capacity = 400, maxBytes = 256 * 2 ** 20, ahead = 24, behind = 6 } = {}) {
     this.urlFor = urlFor;
-    this.capacity = capacity;
+    this.capacity = capacity; // images kept at most (0: keep none, prefetch none)
+    this.maxBytes = maxBytes; // decoded RGBA bytes kept at most (256 MiB: 256 slices of 512²)
+    this.bytes = 0;
     this.ahead = capacity ? ahead : 0;
     this.behind = capacity ? behind : 0;
     this.windowKey = "";
@@ -77,10 +79,12 @@ export class ImageCache {
   store(key, image) {
     if (!this.capacity) return;
     this.images.set(key, image);
-    while (this.images.size > this.capacity) {
+    this.bytes += image.width * image.height * 4;
+    while (this.images.size > 1 && (this.images.size > this.capacity || this.bytes > this.maxBytes)) {
       const [oldest, bitmap] = this.images.entries().next().value;
       this.images.delete(oldest);
-      if (bitmap && typeof bitmap.close === "function") bitmap.close();
+      // Not closed: a viewer may still be showing it; the garbage collector frees it.
+      this.bytes -= bitmap.width * bitmap.height * 4;
     }
   }
 
@@ -114,8 +118,8 @@ export class ImageCache {
   }
 
   clear() {
-    for (const bitmap of this.images.values()) bitmap.close?.();
     this.images.clear();
+    this.bytes = 0;
     this.queue = [];
   }
 }
