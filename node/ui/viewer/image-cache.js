@@ -9,7 +9,7 @@ export class ImageCache {
    * @param {(index: number, windowKey: string) => string} urlFor  the rendered image's URL
    * @param {{capacity?: number, ahead?: number, behind?: number}} options
    */
-  constructor(urlFor, { capacity = 400, maxBytes = 256 * 2 ** 20, ahead = 24, behind = 6 } = {}) {
+  constructor(urlFor, { capacity = 400, maxBytes = 256 * 2 ** 20, ahead = 96, behind = 8 } = {}) {
     this.urlFor = urlFor;
     this.capacity = capacity; // images kept at most (0: keep none, prefetch none)
     this.maxBytes = maxBytes; // decoded RGBA bytes kept at most (256 MiB: 256 slices of 512²)
