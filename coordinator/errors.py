@@ -17,7 +17,11 @@ One root, :class:`CoordinatorError`, under :class:`shared.errors.HarmoniaError`:
     │   ├── CertificateRequiredError    none presented (401)
     │   └── CertificateRejectedError    presented but untrusted, expired or revoked (403)
     ├── InvalidGuidelineError           a guideline document that breaks the schema (422)
-    └── GuidelineVersionError           a version that does not increase, or is not numeric (409)
+    ├── GuidelineVersionError           a version that does not increase, or is not numeric (409)
+    ├── CalibrationSetError             a calibration set that breaks the schema (422)
+    │   └── CalibrationSetExistsError   a set id already published: sets are immutable (409)
+    ├── CalibrationUploadError          calibration annotations that do not fit their set (422)
+    └── RoundResultExistsError          a statistics round's result stored twice (409)
 
 Every message says what to do next.
 """
@@ -28,6 +32,9 @@ from shared.errors import HarmoniaError
 
 __all__ = [
     "AuthError",
+    "CalibrationSetError",
+    "CalibrationSetExistsError",
+    "CalibrationUploadError",
     "CertificateRejectedError",
     "CertificateRequiredError",
     "ClientCertificateError",
@@ -37,6 +44,7 @@ __all__ = [
     "InvalidGuidelineError",
     "NotFoundError",
     "PermissionDeniedError",
+    "RoundResultExistsError",
     "SiteExistsError",
     "SiteRevokedError",
     "TokenExpiredError",
@@ -120,3 +128,19 @@ class InvalidGuidelineError(CoordinatorError):
 
 class GuidelineVersionError(CoordinatorError):
     """A release whose version is not numeric or does not increase."""
+
+
+class CalibrationSetError(CoordinatorError):
+    """A calibration set document that breaks the schema or names no published guideline."""
+
+
+class CalibrationSetExistsError(CalibrationSetError):
+    """A calibration set id that is already published (sets are immutable)."""
+
+
+class CalibrationUploadError(CoordinatorError):
+    """Uploaded calibration annotations that do not fit their set or guideline."""
+
+
+class RoundResultExistsError(CoordinatorError):
+    """A statistics round whose result is already stored (results never change)."""

@@ -18,6 +18,12 @@ from coordinator.consortium import (
     load_or_create_keys,
 )
 from coordinator.guidelines import GuidelineReleases
+from coordinator.harmonize import (
+    CalibrationSets,
+    HarmonizationService,
+    RoundResultStore,
+    SqlRoundResults,
+)
 from coordinator.settings import CoordinatorSettings
 from coordinator.store import create_database_engine, migrate
 
@@ -51,6 +57,11 @@ class CoordinatorRuntime:
             certificate_lifetime=timedelta(days=settings.certificate_days),
         )
         self.guidelines = GuidelineReleases(self.engine, self.keys.signing_key)
+        self.calibration = CalibrationSets(self.engine, self.keys.signing_key, self.guidelines)
+        self.round_results: RoundResultStore = SqlRoundResults(self.engine)
+        self.harmonization = HarmonizationService(
+            self.guidelines, self.calibration, self.round_results
+        )
 
     def ensure_admin_token(self) -> IssuedAdminToken | None:
         """Create the first coordinator-admin token when there is none.

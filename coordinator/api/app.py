@@ -14,7 +14,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from coordinator.api.errors import install_error_handlers
-from coordinator.api.routes import enroll, guidelines, health, site, sites
+from coordinator.api.routes import (
+    enroll,
+    guidelines,
+    harmonization,
+    health,
+    site,
+    site_calibration,
+    sites,
+)
 from coordinator.runtime import CoordinatorRuntime, open_coordinator
 from coordinator.settings import CoordinatorSettings
 
@@ -58,7 +66,9 @@ def create_app(
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(sites.router)
+    app.include_router(harmonization.router)  # before guidelines: /guidelines/{name}/diff
     app.include_router(guidelines.router)
     app.include_router(enroll.router)
     app.include_router(site.router)
+    app.include_router(site_calibration.router)
     return app

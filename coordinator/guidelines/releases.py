@@ -144,6 +144,26 @@ class GuidelineReleases:
         infos = [_info(version, release) for version, release in rows]
         return sorted(infos, key=lambda i: (i.name, parse_version(i.version)))
 
+    def guideline(self, name: str, version: str) -> Guideline:
+        """The published guideline ``name@version``."""
+        with Session(self.engine) as session:
+            content = session.execute(
+                select(GuidelineVersionRow.content).where(
+                    GuidelineVersionRow.name == name, GuidelineVersionRow.version == version
+                )
+            ).scalar_one_or_none()
+        if content is None:
+            raise NotFoundError(f"no release {name}@{version}; 'GET /api/v1/guidelines' lists them")
+        return Guideline.from_json(content, source=f"release {name}@{version}")
+
+    def versions(self, name: str) -> tuple[str, ...]:
+        """The published versions of ``name``, oldest first."""
+        with Session(self.engine) as session:
+            found = session.execute(
+                select(GuidelineVersionRow.version).where(GuidelineVersionRow.name == name)
+            ).scalars()
+            return tuple(sorted(found, key=parse_version))
+
     def envelope(self, name: str, version: str) -> dict[str, Any]:
         """The signed envelope of ``name@version``, exactly as stored."""
         with Session(self.engine) as session:
