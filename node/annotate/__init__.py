@@ -33,6 +33,7 @@ from node.annotate.revisions import RevisionService
 from node.annotate.service import AnnotationService
 from node.annotate.tasks import TaskService, TaskView, Worklist
 from node.annotate.unit_of_work import AuditSink, UnitOfWork
+from node.annotate.upgrade import ProjectUpgrade, RereviewPart, UpgradeResult
 from node.annotate.validation import validate_annotation
 
 __all__ = [
@@ -50,8 +51,10 @@ __all__ = [
     "ProjectRecord",
     "ProjectService",
     "ProjectSpec",
+    "ProjectUpgrade",
     "ReaderPart",
     "ReaderStatus",
+    "RereviewPart",
     "ReviewDecision",
     "ReviewItem",
     "ReviewService",
@@ -65,6 +68,7 @@ __all__ = [
     "TaskStatus",
     "TaskView",
     "UnitOfWork",
+    "UpgradeResult",
     "Worklist",
     "WorklistItem",
     "assign_readers",

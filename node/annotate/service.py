@@ -13,6 +13,7 @@ from node.annotate.review import ReviewService
 from node.annotate.revisions import RevisionService
 from node.annotate.tasks import TaskService
 from node.annotate.unit_of_work import AuditSink, UnitOfWork
+from node.annotate.upgrade import ProjectUpgrade
 from node.store import InstanceStore
 
 __all__ = ["AnnotationService"]
@@ -48,3 +49,4 @@ class AnnotationService:
         self.revisions = RevisionService(self.work, self.guidelines)
         self.review = ReviewService(self.work)
         self.adjudication = AdjudicationService(self.work, self.guidelines)
+        self.upgrades = ProjectUpgrade(self.work, self.guidelines)

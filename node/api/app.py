@@ -24,6 +24,7 @@ from node.api.routes import (
 from node.api.routes import audit as audit_routes
 from node.api.routes import auth as auth_routes
 from node.api.routes import export as export_routes
+from node.api.routes import upgrade as upgrade_routes
 from node.api.routes import users as user_routes
 from node.api.routes.ui import install_ui
 from node.runtime import NodeRuntime, open_node
@@ -78,6 +79,7 @@ def create_app(settings: NodeSettings, *, runtime: NodeRuntime | None = None) ->
     app.include_router(projects.router)
     app.include_router(tasks.router)
     app.include_router(review.router)
+    app.include_router(upgrade_routes.router)
     app.include_router(export_routes.router)
     app.include_router(quality.router)
     install_ui(app)

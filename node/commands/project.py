@@ -32,6 +32,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     create.add_argument("--readers-per-task", type=int, default=None, metavar="K")
     create.add_argument("--by", default="cli", help="who creates it, for the audit log")
     create.set_defaults(func=_create)
+    upgrade = actions.add_parser(
+        "upgrade",
+        help="move a project to another version of its guideline; tasks whose labels changed "
+        "in meaning go to the re-review queue",
+    )
+    add_data_dir(upgrade)
+    upgrade.add_argument("--project", required=True)
+    upgrade.add_argument("--guideline", required=True, metavar="NAME@VERSION")
+    upgrade.add_argument("--by", default="cli", help="who upgrades it, for the audit log")
+    upgrade.set_defaults(func=_upgrade)
     listing = actions.add_parser("list", help="list projects")
     add_data_dir(listing)
     listing.set_defaults(func=_list)
@@ -62,6 +72,23 @@ def _create(args: argparse.Namespace) -> int:
     print(
         f"created project {project.name}: {project.task_count} task(s), "
         f"{project.readers_per_task} reader(s) per task"
+    )
+    return ExitCode.OK
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    name, at, version = args.guideline.partition("@")
+    if not at or not name or not version:
+        raise ProjectSetupError(
+            f"--guideline {args.guideline!r}: write it as NAME@VERSION, e.g. lung-nodule@1.1"
+        )
+    with open_node(settings_from(args)) as runtime:
+        result = runtime.annotation.upgrades.upgrade(args.project, name, version, by=args.by)
+    labels = ", ".join(result.diff.rereview_labels) or "none"
+    print(
+        f"project {result.project}: {name}@{result.from_version} -> {name}@{result.to_version}; "
+        f"labels changed in meaning: {labels}; {len(result.tasks)} task(s), "
+        f"{len(result.rereview)} reader part(s) sent to re-review"
     )
     return ExitCode.OK
 
