@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every subcommand registered."""
     from node.commands import (
         audit,
+        calibration,
         enroll,
         export,
         guideline,
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         guideline,
         project,
         enroll,
+        calibration,
     ):
         module.register(subparsers)
     return parser

@@ -47,22 +47,27 @@ class SeriesQuery:
 
     ``series_description`` matches case-insensitively as a substring, or as a
     DICOM wildcard pattern when it contains ``*`` or ``?``. Dates are
-    ``YYYYMMDD`` or ``YYYY-MM-DD``, inclusive.
+    ``YYYYMMDD`` or ``YYYY-MM-DD``, inclusive. ``series_instance_uids``, when
+    given, keeps only those stored series (calibration projects name theirs).
     """
 
     modality: str = ""
     study_date_from: str = ""
     study_date_to: str = ""
     series_description: str = ""
+    series_instance_uids: tuple[str, ...] = ()
 
-    def to_json(self) -> dict[str, str]:
+    def to_json(self) -> dict[str, Any]:
         """JSON form, as stored with the project."""
-        return {
+        data: dict[str, Any] = {
             "modality": self.modality,
             "study_date_from": self.study_date_from,
             "study_date_to": self.study_date_to,
             "series_description": self.series_description,
         }
+        if self.series_instance_uids:
+            data["series_instance_uids"] = list(self.series_instance_uids)
+        return data
 
 
 @dataclass(frozen=True)
@@ -141,6 +146,10 @@ class ProjectService:
             statement = statement.where(StudyRow.study_date >= date_from)
         if date_to:
             statement = statement.where(StudyRow.study_date <= date_to)
+        if query.series_instance_uids:
+            statement = statement.where(
+                SeriesRow.series_instance_uid.in_(query.series_instance_uids)
+            )
         if query.series_description:
             statement = statement.where(
                 func.lower(SeriesRow.series_description).like(

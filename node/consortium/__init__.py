@@ -10,6 +10,7 @@ against the pinned signing key and loads only verified ones. No FastAPI here.
 from node.consortium.enrollment import ENROLL_PATH, enroll, token_site
 from node.consortium.errors import (
     AlreadyEnrolledError,
+    CalibrationRefusedError,
     ConsortiumError,
     CoordinatorRefusedError,
     EnrollmentResponseError,
@@ -32,6 +33,7 @@ __all__ = [
     "GUIDELINES_PATH",
     "RELEASE_KIND",
     "AlreadyEnrolledError",
+    "CalibrationRefusedError",
     "ConsortiumError",
     "CoordinatorRefusedError",
     "EnrollmentResponseError",

@@ -7,7 +7,8 @@
     │   ├── AlreadyEnrolledError        an enrollment exists; pass --force to replace it
     │   ├── NotEnrolledError            no (or an incomplete) enrollment in the data directory
     │   ├── EnrollmentResponseError     the coordinator's answer does not fit our keys or pin
-    │   └── GuidelineReleaseRefusedError  a release failed verification: nothing of it was loaded
+    │   ├── GuidelineReleaseRefusedError  a release failed verification: nothing of it was loaded
+    │   └── CalibrationRefusedError     a calibration set or its images failed a check
     └── RemoteSourceError
         └── CoordinatorRefusedError     the coordinator was unreachable or answered 4xx/5xx
 """
@@ -18,6 +19,7 @@ from node.errors import NodeError, RemoteSourceError
 
 __all__ = [
     "AlreadyEnrolledError",
+    "CalibrationRefusedError",
     "ConsortiumError",
     "CoordinatorRefusedError",
     "EnrollmentResponseError",
@@ -40,6 +42,10 @@ class NotEnrolledError(ConsortiumError):
 
 class EnrollmentResponseError(ConsortiumError):
     """The coordinator's enrollment answer cannot be trusted or used."""
+
+
+class CalibrationRefusedError(ConsortiumError):
+    """A calibration set that failed verification, or an image refused as calibration data."""
 
 
 class GuidelineReleaseRefusedError(ConsortiumError):
