@@ -32,7 +32,14 @@ class _Version(argparse.Action):
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every subcommand registered."""
-    from coordinator.commands import guideline, serve, site, token
+    from coordinator.commands import (
+        calibration,
+        guideline,
+        harmonization,
+        serve,
+        site,
+        token,
+    )
 
     parser = argparse.ArgumentParser(
         prog="harmonia-coordinator",
@@ -41,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (serve, site, guideline, token):
+    for module in (serve, site, guideline, token, calibration, harmonization):
         module.register(subparsers)
     return parser
 
