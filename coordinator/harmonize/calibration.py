@@ -211,7 +211,7 @@ class CalibrationSets:
         """
         calibration = self.get(set_id)
         guideline = self._guidelines.guideline(calibration.guideline, calibration.guideline_version)
-        items = _check_upload(payload, calibration, guideline)
+        items, roster = _check_upload(payload, calibration, guideline)
         body = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
         with Session(self.engine) as session, session.begin():
             session.execute(
@@ -226,6 +226,7 @@ class CalibrationSets:
                 uploaded_at=datetime.now(UTC),
                 sha256=hashlib.sha256(body).hexdigest(),
                 annotations=len(items),
+                readers=json.dumps(roster, sort_keys=True),
                 superseded=False,
             )
             session.add(upload)
@@ -244,9 +245,24 @@ class CalibrationSets:
                 "set_id": set_id,
                 "site": site,
                 "annotations": len(items),
-                "readers": len({reader for _, reader, _ in items}),
+                "readers": len(
+                    {reader for _, reader, _ in items}
+                    | {reader for names in roster.values() for reader in names}
+                ),
                 "sha256": upload.sha256,
             }
+
+    def readers(self, set_id: str) -> dict[str, set[str]]:
+        """Case → the raters (``site/reader``) who completed it, from the current uploads."""
+        query = select(CalibrationUploadRow.site, CalibrationUploadRow.readers).where(
+            CalibrationUploadRow.set_id == set_id, CalibrationUploadRow.superseded.is_(False)
+        )
+        out: dict[str, set[str]] = {}
+        with Session(self.engine) as session:
+            for site, roster in session.execute(query).all():
+                for case, names in json.loads(roster or "{}").items():
+                    out.setdefault(case, set()).update(f"{site}/{name}" for name in names)
+        return out
 
     def annotations(self, set_id: str) -> list[CalibrationAnnotation]:
         """Every site's current upload of ``set_id``."""
@@ -270,7 +286,7 @@ class CalibrationSets:
 
 def _check_upload(
     payload: Mapping[str, Any], calibration: CalibrationSet, guideline: Guideline
-) -> list[tuple[str, str, dict[str, Any]]]:
+) -> tuple[list[tuple[str, str, dict[str, Any]]], dict[str, list[str]]]:
     def refuse(where: str, problem: str) -> CalibrationUploadError:
         return CalibrationUploadError(
             f"calibration upload refused: {where} {problem}; nothing was stored"
@@ -278,8 +294,20 @@ def _check_upload(
 
     if not isinstance(payload, Mapping):
         raise refuse("the body", "must be a JSON object")
-    if set(payload) != {"calibration_set", "guideline", "annotations"}:
-        raise refuse("the body", "must hold exactly calibration_set, guideline and annotations")
+    keys = set(payload)
+    if (
+        not {"calibration_set", "guideline", "annotations"}
+        <= keys
+        <= {
+            "calibration_set",
+            "guideline",
+            "annotations",
+            "readers",
+        }
+    ):
+        raise refuse(
+            "the body", "must hold calibration_set, guideline, annotations and optionally readers"
+        )
     if payload["calibration_set"] != calibration.set_id:
         raise refuse("calibration_set", "does not name the set of the URL")
     expected = {"name": calibration.guideline, "version": calibration.guideline_version}
@@ -312,4 +340,16 @@ def _check_upload(
         if value is not None and label.category(value) is None:
             raise refuse(f"{where}.annotation.geometry.value", "is not a category of the label")
         out.append((str(item["case"]), str(item["reader"]), annotation.model_dump(mode="json")))
-    return out
+    roster_in = payload.get("readers", {})
+    if not isinstance(roster_in, Mapping):
+        raise refuse("readers", "must map case ids to reader pseudonyms")
+    roster: dict[str, list[str]] = {}
+    for case, names in roster_in.items():
+        if case not in calibration.case_ids:
+            raise refuse("readers", "names a case that is not in the set")
+        if not isinstance(names, list) or not all(
+            isinstance(n, str) and _READER.match(n) for n in names
+        ):
+            raise refuse(f"readers.{case}", "must be a list of reader pseudonyms (r1, r2, ...)")
+        roster[str(case)] = sorted(set(names))
+    return out, roster

@@ -235,10 +235,13 @@ def _decode_mask(shape: tuple[int, int, int], payloads: Iterable[Mapping[str, An
 
 
 def _values(
-    kind: _Kind, label: Label, annotations: Sequence[CalibrationAnnotation]
+    kind: _Kind,
+    label: Label,
+    annotations: Sequence[CalibrationAnnotation],
+    readers: Mapping[str, Iterable[Rater]],
 ) -> dict[str, dict[Rater, Any]]:
     """Case → rater → the rater's reading of the label (every rater of the case appears)."""
-    raters_of: dict[str, set[Rater]] = {}
+    raters_of: dict[str, set[Rater]] = {case: set(raters) for case, raters in readers.items()}
     mine: dict[tuple[str, Rater], list[Mapping[str, Any]]] = {}
     for item in annotations:
         raters_of.setdefault(item.case_id, set()).add(item.rater)
@@ -324,8 +327,13 @@ def cross_site_label(
     label: Label,
     calibration: CalibrationSet,
     annotations: Sequence[CalibrationAnnotation],
+    readers: Mapping[str, Iterable[Rater]] | None = None,
 ) -> CrossSiteLabel:
-    """The cross-site agreement of ``label`` on one calibration set."""
+    """The cross-site agreement of ``label`` on one calibration set.
+
+    ``readers`` (case → ``site/reader`` raters who completed it) adds the raters
+    who read a case but annotated nothing on it: they found nothing.
+    """
     kind: _Kind
     if label.kind is LabelKind.CLASSIFICATION:
         kind = _Classification(label, calibration)
@@ -333,7 +341,7 @@ def cross_site_label(
         kind = _Mask(label, calibration)
     else:
         kind = _Detection(label, calibration)
-    readings = _values(kind, label, annotations)
+    readings = _values(kind, label, annotations, readers or {})
     sites = sorted({_site(r) for case in readings.values() for r in case})
     pairing = _Pairing(kind)
 

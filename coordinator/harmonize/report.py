@@ -366,8 +366,9 @@ class HarmonizationService:
                 continue
             calibration = self.calibration.get(info.set_id)
             labels_of = self.guidelines.guideline(name, info.guideline_version)
+            readers = self.calibration.readers(info.set_id)
             cross_by_version[info.guideline_version] = {
-                label.name: cross_site_label(label, calibration, annotations)
+                label.name: cross_site_label(label, calibration, annotations, readers)
                 for label in labels_of.labels
             }
         return build_report(guideline, self.rounds.results(name), cross_by_version)

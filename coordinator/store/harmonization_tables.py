@@ -41,7 +41,11 @@ class CalibrationSetRow(Base):
 
 
 class CalibrationUploadRow(Base):
-    """One site's upload of its readers' annotations of a calibration set."""
+    """One site's upload of its readers' annotations of a calibration set.
+
+    ``readers`` is the JSON roster case → pseudonyms of the readers who completed the case
+    (so a reader who found nothing still counts as having read it).
+    """
 
     __tablename__ = "calibration_uploads"
 
@@ -52,6 +56,7 @@ class CalibrationUploadRow(Base):
     uploaded_at: Mapped[datetime] = mapped_column(TS)
     sha256: Mapped[str] = mapped_column(String(64))
     annotations: Mapped[int] = mapped_column(Integer)
+    readers: Mapped[str] = mapped_column(Text, default="{}")
     superseded: Mapped[bool] = mapped_column(default=False)
 
 

@@ -11,7 +11,8 @@
   are kept under ``DATA_DIR/calibration/<set id>.json``.
 * :func:`calibration_upload` collects the completed readers' annotations of a
   calibration project — readers as pseudonyms ``r1, r2, …`` (sorted
-  usernames), comments dropped — and :func:`upload_calibration` releases them
+  usernames), comments dropped, with the roster of who completed each case
+  (a reader who found nothing still read the case) — and :func:`upload_calibration` releases them
   through the egress gate (kind ``calibration_annotations``) and posts the
   gate's bytes to the coordinator's site API.
 """
@@ -271,6 +272,10 @@ def calibration_upload(
                             "annotation": annotation_payload,
                         }
                     )
+    roster: dict[str, list[str]] = {}
+    for task_id, username in sorted(done):
+        if task_id in case_of:
+            roster.setdefault(case_of[task_id], []).append(pseudonym[username])
     return {
         "calibration_set": installed.calibration.set_id,
         "guideline": {
@@ -278,6 +283,7 @@ def calibration_upload(
             "version": installed.calibration.guideline_version,
         },
         "annotations": items,
+        "readers": {case: sorted(names) for case, names in sorted(roster.items())},
     }
 
 

@@ -258,7 +258,9 @@ def _diversity_statistics(check: _Check, payload: Mapping[str, Any]) -> None:
 
 
 def _calibration_annotations(check: _Check, payload: Mapping[str, Any]) -> None:
-    check.keys(payload, "$", {"calibration_set", "guideline", "annotations"})
+    # ``readers`` (case -> pseudonyms of the readers who completed it) tells "read it and
+    # found nothing" apart from "did not read it"; it carries nothing but known ids.
+    check.keys(payload, "$", {"calibration_set", "guideline", "annotations"}, {"readers"})
     vocabulary = check.guideline(payload, "$")
     set_id = check.pattern(payload["calibration_set"], "$.calibration_set", _IDENT, "an id")
     cases = check.rules.calibration_cases(set_id)
@@ -287,6 +289,14 @@ def _calibration_annotations(check: _Check, payload: Mapping[str, Any]) -> None:
         value = getattr(annotation.geometry, "value", None)
         if value is not None and value not in vocabulary.categories:
             raise check.refuse(f"{path}.annotation.geometry.value", "is not a category code")
+    roster = check.mapping(payload.get("readers", {}), "$.readers")
+    for case, readers in roster.items():
+        if case not in cases:
+            raise check.refuse("$.readers.<key>", "is not a case of the calibration set")
+        if not isinstance(readers, (list, tuple)):
+            raise check.refuse("$.readers.<case>", "must be a list of reader pseudonyms")
+        for reader in readers:
+            check.pattern(reader, "$.readers.<case>[]", _READER, "a reader pseudonym (r1, r2...)")
 
 
 def _health(check: _Check, payload: Mapping[str, Any]) -> None:

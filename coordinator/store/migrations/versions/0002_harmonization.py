@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("uploaded_at", TS, nullable=False),
         sa.Column("sha256", sa.String(64), nullable=False),
         sa.Column("annotations", sa.Integer, nullable=False),
+        sa.Column("readers", sa.Text, nullable=False),
         sa.Column("superseded", sa.Boolean, nullable=False),
     )
     op.create_table(

@@ -79,3 +79,19 @@ def test_wrong_category_code_is_refused(published: CoordinatorRuntime, uploads: 
     grade["annotation"]["geometry"]["value"] = "9"
     with pytest.raises(CalibrationUploadError, match="category"):
         published.calibration.store_upload("site-a", "chest-cal-1", payload)
+
+
+def test_the_readers_roster_is_stored_and_checked(
+    published: CoordinatorRuntime, uploads: dict
+) -> None:
+    payload = {**uploads["site-a"], "readers": {"c0": ["r1", "r2", "r9"]}}
+    answer = published.calibration.store_upload("site-a", "chest-cal-1", payload)
+    assert answer["readers"] == 4
+    assert published.calibration.readers("chest-cal-1") == {
+        "c0": {"site-a/r1", "site-a/r2", "site-a/r9"}
+    }
+    for bad in ({"c99": ["r1"]}, {"c0": ["alice"]}, ["r1"]):
+        with pytest.raises(CalibrationUploadError):
+            published.calibration.store_upload(
+                "site-a", "chest-cal-1", {**uploads["site-a"], "readers": bad}
+            )

@@ -72,3 +72,17 @@ def test_detection_kinds_pool_reader_pairs(annotations: list, label: str) -> Non
     assert 0.0 < result.site_pairs[0][2].value < 1.0
     assert len(result.cases) == len(calibration.cases)
     assert result.to_json()["site_pairs"][0]["sites"] == ["a", "b"]
+
+
+def test_the_roster_counts_a_reader_who_annotated_nothing(annotations: list) -> None:
+    guideline = Guideline.model_validate(KINDS)
+    calibration = CalibrationSet.from_json(CALIBRATION)
+    silent = [a for a in annotations if a.rater != "b/r1"]
+    label = guideline.label("finding")
+    assert label is not None
+    without = cross_site_label(label, calibration, silent)
+    assert set(without.sites["b"].readers) == {"r2"}
+    roster = {c.case_id: {"a/r1", "a/r2", "b/r1", "b/r2"} for c in calibration.cases}
+    counted = cross_site_label(label, calibration, silent, roster)
+    assert counted.sites["b"].readers["r1"].value == 0.0
+    assert counted.sites["b"].within.value == 0.0

@@ -125,6 +125,7 @@ def test_fetch_install_annotate_and_upload(
     payload = calibration_upload(installed, runtime.annotation)
     readers = {item["reader"] for item in payload["annotations"]}
     assert readers == {"r1"}  # only completed parts leave; bob has not completed
+    assert payload["readers"] == {"c1": ["r1"], "c2": ["r1"]}
     assert all(item["annotation"]["comment"] == "" for item in payload["annotations"])
 
     answer = upload_calibration(files, installed, runtime.annotation, runtime.engine, client=api)
