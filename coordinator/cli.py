@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         calibration,
         guideline,
         harmonization,
+        rounds,
         serve,
         site,
         token,
@@ -48,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (serve, site, guideline, token, calibration, harmonization):
+    for module in (serve, site, guideline, token, rounds, calibration, harmonization):
         module.register(subparsers)
     return parser
 

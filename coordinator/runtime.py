@@ -52,7 +52,7 @@ class CoordinatorRuntime:
             self.engine,
             self.keys.ca,
             signing_public_key_pem=self.keys.signing_public_key_pem.decode("ascii"),
-            fleet_address=settings.fleet_address,
+            fleet_address=settings.resolved_fleet_address,
             coordinator_url=settings.resolved_site_api_url,
             certificate_lifetime=timedelta(days=settings.certificate_days),
         )

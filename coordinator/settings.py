@@ -74,7 +74,19 @@ class CoordinatorSettings(BaseSettings):
         description="DNS names and IP addresses the site API's TLS certificate names.",
     )
     fleet_address: str = Field(
-        default="", description="host:port of the Flower Fleet API nodes connect to (later)."
+        default="",
+        description="host:port of the Flower Fleet API nodes connect to; defaults to "
+        "FLEET_HOST:FLEET_PORT (the Fleet proxy).",
+    )
+    flower: bool = Field(
+        default=False,
+        description="Supervise the Flower SuperLink (loopback only) and serve its Fleet API "
+        "through the Fleet proxy on FLEET_HOST:FLEET_PORT.",
+    )
+    fleet_host: str = "127.0.0.1"
+    fleet_port: int = Field(default=9092, ge=0, le=65535)
+    superlink_port: int = Field(
+        default=9093, ge=0, le=65535, description="The SuperLink's own port, on 127.0.0.1."
     )
     database_url: str | None = Field(
         default=None,
@@ -152,6 +164,11 @@ class CoordinatorSettings(BaseSettings):
     def resolved_site_api_url(self) -> str:
         """Where enrolled nodes call the site-facing API (mTLS)."""
         return self.site_api_url or f"https://{_url_host(self.site_host)}:{self.site_port}"
+
+    @property
+    def resolved_fleet_address(self) -> str:
+        """The Fleet API address nodes are given at enrollment."""
+        return self.fleet_address or f"{_url_host(self.fleet_host)}:{self.fleet_port}"
 
     @property
     def secrets_dir(self) -> Path:

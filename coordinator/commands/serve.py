@@ -18,6 +18,7 @@ from coordinator.api import create_app
 from coordinator.api.tls import PeerCertificateH11Protocol
 from coordinator.commands.options import add_data_dir, settings_from
 from coordinator.exit_codes import ExitCode
+from coordinator.flower_services import FlowerServices
 from coordinator.runtime import open_coordinator
 from shared.errors import ConfigurationError
 
@@ -33,6 +34,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--site-host", default=None, help="site API bind (default 127.0.0.1)")
     parser.add_argument("--site-port", type=int, default=None, help="site API port (8443)")
     parser.add_argument("--fleet-address", default=None, help="Flower Fleet API host:port")
+    parser.add_argument(
+        "--flower",
+        action="store_true",
+        default=None,
+        help="also supervise the Flower SuperLink (127.0.0.1) and serve its Fleet API",
+    )
+    parser.add_argument("--fleet-host", default=None, help="Fleet proxy bind (127.0.0.1)")
+    parser.add_argument("--fleet-port", type=int, default=None, help="Fleet proxy port (9092)")
+    parser.add_argument(
+        "--superlink-port", type=int, default=None, help="the SuperLink's loopback port (9093)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -45,6 +57,10 @@ def run(args: argparse.Namespace) -> int:
         site_host=args.site_host,
         site_port=args.site_port,
         fleet_address=args.fleet_address,
+        flower=args.flower,
+        fleet_host=args.fleet_host,
+        fleet_port=args.fleet_port,
+        superlink_port=args.superlink_port,
     )
     with open_coordinator(settings) as runtime:
         admin_socket = _listen(settings.host, settings.port, "port")
@@ -91,8 +107,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"  enrollment: {settings.resolved_public_url}/api/v1/enroll", flush=True)
         print(f"  site API:   {settings.resolved_site_api_url}/api/v1/site (mTLS)", flush=True)
         print(f"  health:     {settings.resolved_public_url}/healthz", flush=True)
-        with admin_socket, site_socket:
-            asyncio.run(_serve_both((admin, admin_socket), (site, site_socket)))
+        servers = [(admin, admin_socket), (site, site_socket)]
+        flower = None
+        if settings.flower:
+            flower = FlowerServices(settings, runtime)
+            servers.append(flower.listen())
+            print(f"  Fleet API:  {settings.resolved_fleet_address} (TLS)", flush=True)
+            print(f"  SuperLink:  {flower.superlink.address} (loopback only)", flush=True)
+        try:
+            with admin_socket, site_socket:
+                asyncio.run(_serve_both(*servers))
+        finally:
+            if flower is not None:
+                flower.stop()
     return ExitCode.OK if admin.started and site.started else ExitCode.FAILED
 
 

@@ -11,6 +11,7 @@ from node.api import create_app
 from node.commands.options import add_data_dir, settings_from
 from node.exit_codes import ExitCode
 from node.runtime import open_node
+from node.supernode import supernode_for
 
 _log = logging.getLogger(__name__)
 
@@ -84,9 +85,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"  API docs: {base}/docs", flush=True)
         if scp is not None:
             print(f"  C-STORE:  {settings.ae_title}@{settings.host}:{scp.port}", flush=True)
+        supernode = supernode_for(settings.data_dir)
+        if supernode is not None:
+            supernode.start()
+            print(
+                f"  Flower:   SuperNode of {supernode.site} -> {supernode.fleet_address}",
+                flush=True,
+            )
         try:
             server.run()
         finally:
+            if supernode is not None:
+                supernode.stop()
             if scp is not None:
                 scp.stop()
     return ExitCode.OK if server.started else ExitCode.FAILED

@@ -1,0 +1,179 @@
+"""``harmonia-coordinator round``: run a statistics round (``stats``) and show stored ones.
+
+``round stats`` needs ``harmonia-coordinator serve --flower`` running on the
+same data directory: it submits the statistics Flower app to the local
+SuperLink's Control API (loopback) with ``flwr run``, waits for the ServerApp's
+result, and stores it (:class:`coordinator.rounds.RoundStore`) with the
+participation, bytes per site and wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import shutil
+import subprocess
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from coordinator.commands.options import add_data_dir, settings_from
+from coordinator.exit_codes import ExitCode
+from coordinator.rounds import RoundStore
+from coordinator.superlink import CONNECTION, FlowerPaths
+from shared.errors import ConfigurationError
+from shared.flower_process import flower_environment, flower_executable
+
+__all__ = ["register", "run_stats_round"]
+
+_FAB_DIR = Path(__file__).parents[1] / "serverapp" / "fab"
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``round`` subcommand."""
+    parser = subparsers.add_parser("round", help="run a statistics round, show stored rounds")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    stats = actions.add_parser("stats", help="run a federated statistics round and store it")
+    add_data_dir(stats)
+    stats.add_argument("--project", required=True, help="the project name on the nodes")
+    stats.add_argument(
+        "--no-noise",
+        action="store_true",
+        help="ask for noise-free statistics (nodes refuse unless their policy allows it)",
+    )
+    stats.add_argument("--noise-multiplier", type=float, default=4.0)
+    stats.add_argument("--delta", type=float, default=1e-6)
+    stats.add_argument("--seed", type=int, default=-1, help="noise seed (tests only; -1: random)")
+    stats.add_argument("--expected-nodes", type=int, default=None)
+    stats.add_argument("--wait-nodes", type=float, default=30.0, metavar="SECONDS")
+    stats.add_argument("--reply-timeout", type=float, default=60.0, metavar="SECONDS")
+    stats.set_defaults(func=_stats)
+    show = actions.add_parser("show", help="print a stored round's result (JSON)")
+    add_data_dir(show)
+    show.add_argument("round_id", nargs="?", help="default: the latest")
+    show.set_defaults(func=_show)
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(str(value))
+
+
+def run_stats_round(
+    data_dir: Path,
+    *,
+    project: str,
+    noise: bool = True,
+    noise_multiplier: float = 4.0,
+    delta: float = 1e-6,
+    seed: int = -1,
+    expected_nodes: int | None = None,
+    wait_nodes_s: float = 30.0,
+    reply_timeout_s: float = 60.0,
+) -> dict[str, Any]:
+    """Run one statistics round through the local SuperLink; store and return its result.
+
+    Raises
+    ------
+    ConfigurationError
+        No SuperLink runs for ``data_dir``, or the run could not be submitted or
+        did not finish in time.
+    """
+    started = time.monotonic()
+    paths = FlowerPaths.of(data_dir)
+    if not (paths.home / "config.toml").exists():
+        raise ConfigurationError(
+            f"no SuperLink for {data_dir}: start 'harmonia-coordinator serve --flower' first",
+            setting="flower",
+        )
+    registered = json.loads(paths.registrations.read_text()) if paths.registrations.exists() else {}
+    round_id = f"stats-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+    app_dir = paths.root / "app"
+    shutil.copytree(_FAB_DIR, app_dir, dirs_exist_ok=True)
+    results = paths.root / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    result_path = results / f"{round_id}.json"
+    config = {
+        "project": project,
+        "round-id": round_id,
+        "noise": noise,
+        "noise-multiplier": noise_multiplier,
+        "delta": delta,
+        "seed": seed,
+        "result-path": str(result_path.resolve()),
+        "registry-path": str(paths.registrations.resolve()),
+        "expected-nodes": len(registered) if expected_nodes is None else expected_nodes,
+        "wait-nodes-s": wait_nodes_s,
+        "reply-timeout-s": reply_timeout_s,
+    }
+    run_config = " ".join(f"{key}={_toml(value)}" for key, value in config.items())
+    submitted = subprocess.run(
+        [
+            flower_executable("flwr"),
+            "run",
+            str(app_dir),
+            CONNECTION,
+            "--run-config",
+            run_config,
+            "--format",
+            "json",
+        ],
+        env=flower_environment(paths.home),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if submitted.returncode != 0:
+        raise ConfigurationError(
+            f"the SuperLink did not accept the round: {submitted.stdout}{submitted.stderr}",
+            setting="flower",
+        )
+    deadline = time.monotonic() + wait_nodes_s + reply_timeout_s + 120
+    while not result_path.exists():
+        if time.monotonic() > deadline:
+            raise ConfigurationError(
+                f"round {round_id} did not finish in time; see {paths.log}", setting="flower"
+            )
+        time.sleep(0.1)
+    result: dict[str, Any] = json.loads(result_path.read_text(encoding="utf-8"))
+    result["total_wall_time_s"] = round(time.monotonic() - started, 3)
+    start = submitted.stdout.find("{")
+    if start >= 0:
+        result["run_id"] = str(json.loads(submitted.stdout[start:]).get("run-id", ""))
+    RoundStore(data_dir).save(result)
+    return result
+
+
+def _stats(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    result = run_stats_round(
+        settings.data_dir,
+        project=args.project,
+        noise=not args.no_noise,
+        noise_multiplier=args.noise_multiplier,
+        delta=args.delta,
+        seed=args.seed,
+        expected_nodes=args.expected_nodes,
+        wait_nodes_s=args.wait_nodes,
+        reply_timeout_s=args.reply_timeout,
+    )
+    print(json.dumps(result, sort_keys=True), flush=True)
+    return ExitCode.OK if result["answered"] else ExitCode.FAILED
+
+
+def _show(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    store = RoundStore(settings.data_dir)
+    ids = store.list()
+    round_id = args.round_id or (ids[-1] if ids else None)
+    if round_id is None:
+        print("no stored rounds")
+        return ExitCode.FAILED
+    print(json.dumps(store.get(round_id), indent=2, sort_keys=True))
+    return ExitCode.OK

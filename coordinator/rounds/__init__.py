@@ -1,0 +1,25 @@
+"""Statistics rounds, Flower-free: pooling the sites' sums and storing the results.
+
+:func:`pool_agreement` adds the sites' agreement sufficient statistics with
+``+`` and :func:`label_figures` computes each label's pooled figures from the
+sum; :func:`pool_histograms` adds the diversity histograms; :class:`RoundStore`
+keeps each round's result. The Flower side is :mod:`coordinator.serverapp`.
+"""
+
+from coordinator.rounds.pooling import (
+    STATISTICS,
+    SiteStatistics,
+    label_figures,
+    pool_agreement,
+    pool_histograms,
+)
+from coordinator.rounds.store import RoundStore
+
+__all__ = [
+    "STATISTICS",
+    "RoundStore",
+    "SiteStatistics",
+    "label_figures",
+    "pool_agreement",
+    "pool_histograms",
+]

@@ -1,0 +1,134 @@
+"""The node's Flower SuperNode: supervised, connecting out only, authenticated.
+
+When the node is enrolled, ``harmonia-node serve`` runs ``flower-supernode``
+as a child process (:class:`SuperNode`), restarted when it exits and stopped
+by its PID with the node:
+
+* it connects **out** to the Fleet address of the enrollment, over TLS
+  verified against the pinned consortium CA (``--root-certificates``): no
+  inbound port is opened at the hospital (its own runtime API, which the
+  ClientApp processes use, listens on 127.0.0.1 only);
+* it authenticates with the node's SuperNode key (made at enrollment; the
+  coordinator registered its public key with the SuperLink). Flower reads the
+  key in OpenSSH form, so a 0600 copy is written to ``DATA_DIR/flower``;
+* ``node_config``: ``data-path`` (this data directory, which the ClientApp
+  opens read-only) and ``site`` (the enrolled site name);
+* the hardened environment of :func:`shared.flower_process.flower_environment`
+  with a private ``FLWR_HOME`` under ``DATA_DIR/flower/home``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+
+from node.consortium import MembershipFiles, consortium_dir
+from shared.crypto import load_private_key
+from shared.flower_process import SupervisedProcess, flower_environment, flower_executable
+
+__all__ = ["SuperNode", "supernode_for"]
+
+
+def _free_loopback_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _openssh_key(pem_path: Path, target: Path) -> Path:
+    key = load_private_key(pem_path)
+    data = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption(),
+    )
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
+    return target
+
+
+class SuperNode:
+    """The supervised ``flower-supernode`` of one enrolled node.
+
+    Parameters
+    ----------
+    data_dir
+        The node's data directory.
+    site
+        The enrolled site name.
+    fleet_address
+        ``host:port`` of the consortium's Fleet API.
+    files
+        The enrollment's files (CA bundle, SuperNode key).
+    runtime_port
+        The loopback port of the SuperNode's own runtime API (free one if None).
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        site: str,
+        fleet_address: str,
+        files: MembershipFiles,
+        runtime_port: int | None = None,
+    ) -> None:
+        self.site = site
+        self.fleet_address = fleet_address
+        root = data_dir / "flower"
+        key = _openssh_key(files.supernode_key, root / "supernode-openssh.key")
+        port = runtime_port or _free_loopback_port()
+        data_path = str(data_dir.resolve())
+        argv = [
+            flower_executable("flower-supernode"),
+            "--superlink",
+            fleet_address,
+            "--root-certificates",
+            str(files.ca_bundle.resolve()),
+            "--auth-supernode-private-key",
+            str(key.resolve()),
+            "--node-config",
+            f'data-path="{data_path}" site="{site}"',
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ]
+        self.process = SupervisedProcess(
+            "supernode",
+            argv,
+            env=flower_environment(root / "home"),
+            log_path=root / "supernode.log",
+            restart_delay_s=3.0,
+        )
+
+    @property
+    def pid(self) -> int | None:
+        """The SuperNode's PID while it runs."""
+        return self.process.pid
+
+    def start(self) -> None:
+        """Start it (restarted on exit until :meth:`stop`)."""
+        self.process.start()
+
+    def stop(self) -> None:
+        """Stop it by PID."""
+        self.process.stop()
+
+
+def supernode_for(data_dir: Path) -> SuperNode | None:
+    """The SuperNode of an enrolled node's ``data_dir``; None when not enrolled."""
+    files = MembershipFiles(consortium_dir(data_dir))
+    if not files.exists():
+        return None
+    membership = files.membership()
+    if not membership.fleet_address:
+        return None
+    return SuperNode(
+        data_dir, site=membership.site, fleet_address=membership.fleet_address, files=files
+    )
