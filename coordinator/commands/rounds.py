@@ -21,7 +21,9 @@ from typing import Any
 
 from coordinator.commands.options import add_data_dir, settings_from
 from coordinator.exit_codes import ExitCode
-from coordinator.rounds import RoundStore
+from coordinator.rounds import RoundStore, harmonization_result
+from coordinator.runtime import open_coordinator
+from coordinator.settings import CoordinatorSettings
 from coordinator.superlink import CONNECTION, FlowerPaths
 from shared.errors import ConfigurationError
 from shared.flower_process import flower_environment, flower_executable
@@ -65,7 +67,7 @@ def _toml(value: Any) -> str:
 
 
 def run_stats_round(
-    data_dir: Path,
+    settings: CoordinatorSettings,
     *,
     project: str,
     noise: bool = True,
@@ -85,6 +87,7 @@ def run_stats_round(
         did not finish in time.
     """
     started = time.monotonic()
+    data_dir = settings.data_dir
     paths = FlowerPaths.of(data_dir)
     if not (paths.home / "config.toml").exists():
         raise ConfigurationError(
@@ -147,13 +150,17 @@ def run_stats_round(
     if start >= 0:
         result["run_id"] = str(json.loads(submitted.stdout[start:]).get("run-id", ""))
     RoundStore(data_dir).save(result)
+    harmonized = harmonization_result(result)
+    if harmonized is not None:
+        with open_coordinator(settings) as runtime:
+            runtime.round_results.add(harmonized)
     return result
 
 
 def _stats(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     result = run_stats_round(
-        settings.data_dir,
+        settings,
         project=args.project,
         noise=not args.no_noise,
         noise_multiplier=args.noise_multiplier,

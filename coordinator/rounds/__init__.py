@@ -12,14 +12,17 @@ from coordinator.rounds.pooling import (
     label_figures,
     pool_agreement,
     pool_histograms,
+    pooled_json,
 )
-from coordinator.rounds.store import RoundStore
+from coordinator.rounds.store import RoundStore, harmonization_result
 
 __all__ = [
     "STATISTICS",
     "RoundStore",
     "SiteStatistics",
+    "harmonization_result",
     "label_figures",
     "pool_agreement",
     "pool_histograms",
+    "pooled_json",
 ]

@@ -35,7 +35,14 @@ from shared.agreement import (
     OverlapStats,
 )
 
-__all__ = ["STATISTICS", "SiteStatistics", "label_figures", "pool_agreement", "pool_histograms"]
+__all__ = [
+    "STATISTICS",
+    "SiteStatistics",
+    "label_figures",
+    "pool_agreement",
+    "pool_histograms",
+    "pooled_json",
+]
 
 STATISTICS: Mapping[str, Any] = {
     "confusion": ConfusionStats,
@@ -55,6 +62,7 @@ class SiteStatistics:
     site: str
     agreement: list[tuple[str, str, Arrays]] = field(default_factory=list)
     histograms: dict[str, Arrays] = field(default_factory=dict)
+    guideline: tuple[str, str] | None = None
 
 
 def pool_agreement(sites: Iterable[SiteStatistics]) -> dict[str, dict[str, Any]]:
@@ -115,4 +123,15 @@ def pool_histograms(sites: Iterable[SiteStatistics]) -> dict[str, dict[str, list
     return {
         name: {key: np.asarray(value).tolist() for key, value in histogram.items()}
         for name, histogram in sorted(pooled.items())
+    }
+
+
+def pooled_json(pooled: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """``{label: {statistic: {array: list}}}``: the pooled sums, JSON-ready."""
+    return {
+        label: {
+            name: {key: np.asarray(value).tolist() for key, value in stats.to_arrays().items()}
+            for name, stats in sorted(statistics.items())
+        }
+        for label, statistics in sorted(pooled.items())
     }

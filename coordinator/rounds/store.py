@@ -12,7 +12,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RoundStore"]
+from shared.schemas.guideline import LabelKind
+from shared.schemas.harmonization import DiversityHistograms, LabelStatistics, RoundResult
+
+__all__ = ["RoundStore", "harmonization_result"]
 
 
 class RoundStore:
@@ -45,3 +48,54 @@ class RoundStore:
             return []
         files = sorted(self.folder.glob("*.json"), key=lambda p: p.stat().st_mtime)
         return [p.stem for p in files]
+
+
+_KIND_OF = {
+    "confusion": LabelKind.CLASSIFICATION,
+    "coincidence": LabelKind.CLASSIFICATION,
+    "overlap": LabelKind.MASK,
+    "detection": LabelKind.BOX,
+}
+
+
+def _bins(histogram: dict[str, list[Any]]) -> dict[str, float]:
+    counts = histogram["counts"]
+    if "categories" in histogram:
+        names = [str(c) for c in histogram["categories"]]
+    else:
+        edges = histogram["edges"]
+        names = [f"{edges[i]:g}-{edges[i + 1]:g}" for i in range(len(counts))]
+    return {name: float(count) for name, count in zip(names, counts, strict=True)}
+
+
+def harmonization_result(result: dict[str, Any]) -> RoundResult | None:
+    """A stats round's result as the harmonization report's :class:`RoundResult`.
+
+    None when no site answered with agreement statistics. Label kinds are read
+    from the statistics released (classification, mask; detection counts as box).
+    """
+    if not result.get("guideline") or not result.get("pooled"):
+        return None
+    pooled: dict[str, LabelStatistics] = {}
+    for label, statistics in result["pooled"].items():
+        kind = next((_KIND_OF[name] for name in statistics if name in _KIND_OF), None)
+        if kind is None:
+            continue
+        pooled[label] = LabelStatistics.from_json(
+            {"label": label, "kind": kind.value, "tasks": 0, **statistics}
+        )
+    epsilons = [e for site in result["sites"].values() for e in site.get("epsilon", [])]
+    return RoundResult(
+        guideline=str(result["guideline"]),
+        version=str(result["version"]),
+        round_id=str(result["round_id"]),
+        completed_at=str(result["started_at"]),
+        pooled=pooled,
+        participants=tuple(result["answered"]),
+        failed=tuple(result["missing"]),
+        noised=bool(result["noise"]),
+        epsilon=max(epsilons) if epsilons else None,
+        diversity=DiversityHistograms(
+            {name: _bins(h) for name, h in result.get("histograms", {}).items()}
+        ),
+    )

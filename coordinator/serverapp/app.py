@@ -29,7 +29,7 @@ from typing import Any
 from flwr.app import ConfigRecord, Context, Message, RecordDict
 from flwr.serverapp import Grid, ServerApp
 
-from coordinator.rounds import label_figures, pool_agreement, pool_histograms
+from coordinator.rounds import label_figures, pool_agreement, pool_histograms, pooled_json
 from coordinator.serverapp.records import reply_statistics, reply_status
 
 __all__ = ["app", "run_round"]
@@ -125,8 +125,12 @@ def run_round(grid: Grid, config: dict[str, Any]) -> dict[str, Any]:
     for node, site in registry.items():
         if node not in nodes and site not in sites:
             sites[site] = {"status": "missing", "message": "not connected when the round began"}
+    pooled = pool_agreement(answered)
+    guideline = next((s.guideline for s in answered if s.guideline), ("", ""))
     return {
         "round_id": str(config["round-id"]),
+        "guideline": guideline[0],
+        "version": guideline[1],
         "project": str(config["project"]),
         "noise": bool(config.get("noise", True)),
         "noise_multiplier": float(config.get("noise-multiplier", 4.0)),
@@ -136,7 +140,8 @@ def run_round(grid: Grid, config: dict[str, Any]) -> dict[str, Any]:
         "sites": dict(sorted(sites.items())),
         "answered": sorted(s.site for s in answered),
         "missing": sorted(name for name, s in sites.items() if s["status"] != "answered"),
-        "figures": label_figures(pool_agreement(answered)),
+        "figures": label_figures(pooled),
+        "pooled": pooled_json(pooled),
         "histograms": pool_histograms(answered),
     }
 

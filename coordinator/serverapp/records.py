@@ -25,8 +25,10 @@ def reply_status(content: RecordDict) -> dict[str, Any]:
 def reply_statistics(site: str, content: RecordDict) -> SiteStatistics:
     """The statistics a site released, as numpy arrays."""
     agreement = []
+    guideline = None
     meta = content.config_records.get("agreement.meta")
     if isinstance(meta, ConfigRecord):
+        guideline = (str(meta["guideline"]), str(meta["version"]))
         labels = list(meta["labels"])  # type: ignore[arg-type]
         statistics = list(meta["statistics"])  # type: ignore[arg-type]
         for index, (label, statistic) in enumerate(zip(labels, statistics, strict=True)):
@@ -39,4 +41,4 @@ def reply_statistics(site: str, content: RecordDict) -> SiteStatistics:
             histograms[key.removeprefix("diversity.")] = {
                 name: array.numpy() for name, array in record.items()
             }
-    return SiteStatistics(site, agreement, histograms)
+    return SiteStatistics(site, agreement, histograms, guideline)

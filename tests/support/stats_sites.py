@@ -115,7 +115,7 @@ def write_policy(
     )
 
 
-def _project(data_dir: Path) -> ProjectData:
+def project_data(data_dir: Path) -> ProjectData:
     settings = node_settings(data_dir)
     engine = create_database_engine(settings.resolved_database_url, durable=False)
     try:
@@ -126,7 +126,7 @@ def _project(data_dir: Path) -> ProjectData:
 
 def site_statistics(data_dir: Path, site: str) -> SiteStatistics:
     """A node's agreement statistics computed locally (plain, no noise, no gate)."""
-    payload = agreement_payload(_project(data_dir))
+    payload = agreement_payload(project_data(data_dir))
     return SiteStatistics(
         site, [(e["label"], e["statistic"], e["arrays"]) for e in payload["statistics"]]
     )
@@ -138,7 +138,7 @@ def union_figures(data_dirs: Sequence[Path]) -> dict[str, Any]:
     The nodes' task ids are made distinct first (each task is its own unit), then
     the dashboard's :func:`~node.quality.pool_label` pools all pairs at once.
     """
-    projects = [_project(d) for d in data_dirs]
+    projects = [project_data(d) for d in data_dirs]
     guideline = projects[0].guideline
     pairs = [
         replace(pair, task_id=index * 1_000_000 + pair.task_id)

@@ -1,0 +1,156 @@
+"""A coordinator (``serve --flower``) and enrolled nodes as real processes on 127.0.0.1.
+
+:func:`running_federation` starts the coordinator with its SuperLink, enrolls
+one node per site through the real CLI, fills each with multi-reader readings
+(:func:`tests.support.stats_sites.prepare_site`), sets its statistics policy,
+and starts each node's ``serve`` (which runs its SuperNode). Everything is
+stopped by PID on exit. The stats-round integration test and
+``benchmarks/stats_round.py`` share it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.support.node_process import free_port, stop
+from tests.support.stats_sites import PLANS, PROJECT, prepare_site, write_policy
+
+
+def environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HARMONIA_")}
+    env.update(
+        HARMONIA_COORDINATOR_FSYNC="false",
+        HARMONIA_NODE_FSYNC="false",
+        HARMONIA_NODE_INGEST_WORKERS="0",
+    )
+    return env
+
+
+def cli(module: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        capture_output=True,
+        text=True,
+        env=environment(),
+        timeout=240,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"{module} {args} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@dataclass
+class Federation:
+    coordinator: subprocess.Popen[bytes]
+    coordinator_dir: Path
+    nodes: dict[str, subprocess.Popen[bytes]]
+    node_dirs: dict[str, Path]
+    logs: Path
+
+    def round(self, *args: str, check: bool = True) -> dict[str, Any]:
+        result = cli(
+            "coordinator.cli",
+            "round",
+            "stats",
+            "--data-dir",
+            str(self.coordinator_dir),
+            "--project",
+            PROJECT,
+            "--wait-nodes",
+            "40",
+            *args,
+            check=check,
+        )
+        return json.loads(result.stdout)
+
+    def diagnostics(self) -> str:
+        parts = []
+        for log in sorted(self.logs.rglob("*.log")):
+            parts.append(f"== {log}\n{log.read_text(errors='replace')[-3000:]}")
+        return "\n".join(parts)
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
+    end = time.monotonic() + 90
+    while time.monotonic() < end:
+        assert process.poll() is None, f"exited with {process.returncode}"
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{url} did not become healthy")
+
+
+@contextmanager
+def running_federation(
+    root: Path, sites: Sequence[str], *, policy_epsilon: float = 7.5
+) -> Iterator[Federation]:
+    """A coordinator and one node per site (readings from ``PLANS`` a, b, c...)."""
+    port, site_port, fleet_port, superlink_port = (free_port() for _ in range(4))
+    coordinator_dir = root / "coordinator"
+    with open(root / "coordinator.log", "wb") as log:
+        coordinator = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "coordinator.cli", "serve"),
+                *("--data-dir", str(coordinator_dir), "--port", str(port)),
+                *("--site-port", str(site_port), "--flower", "--fleet-port", str(fleet_port)),
+                *("--superlink-port", str(superlink_port)),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=environment(),
+        )
+    nodes: dict[str, subprocess.Popen[bytes]] = {}
+    federation = Federation(coordinator, coordinator_dir, nodes, {}, root)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", coordinator)
+        for index, site in enumerate(sites):
+            added = cli("coordinator.cli", "site", "add", site, "--data-dir", str(coordinator_dir))
+            match = re.search(r"(hce\.\S+)", added.stdout)
+            assert match is not None, added.stdout
+            data_dir = root / site
+            cli(
+                "node.cli",
+                "enroll",
+                "--data-dir",
+                str(data_dir),
+                "--coordinator",
+                f"http://127.0.0.1:{port}",
+                "--token",
+                match.group(1),
+            )
+            prepare_site(data_dir, PLANS["abc"[index]], seed=index)
+            write_policy(data_dir, epsilon=policy_epsilon, delta=1e-4, allow_noise_free=True)
+            federation.node_dirs[site] = data_dir
+            node_port = free_port()
+            with open(root / f"{site}.log", "wb") as log:
+                nodes[site] = subprocess.Popen(
+                    [
+                        *(sys.executable, "-m", "node.cli", "serve", "--data-dir", str(data_dir)),
+                        *("--host", "127.0.0.1", "--port", str(node_port)),
+                    ],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=environment(),
+                )
+            wait_healthy(f"http://127.0.0.1:{node_port}", nodes[site])
+        yield federation
+    finally:
+        for process in nodes.values():
+            stop(process)
+        stop(coordinator)
