@@ -163,7 +163,7 @@ def test_a_node_killed_mid_round_is_reported_and_the_round_completes(
         victim.wait(timeout=30)
         out, _err = running.communicate(timeout=240)
     finally:
-        stop(running)  # type: ignore[arg-type]
+        stop(running)
     result = json.loads(out)
     assert result["answered"] == ["hosp-a", "hosp-b"], federation.diagnostics()
     assert result["missing"] == ["hosp-c"]
