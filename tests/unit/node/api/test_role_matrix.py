@@ -97,6 +97,7 @@ EXPECTED: dict[tuple[str, str], Permission | frozenset[Permission] | str] = {
     ("GET", "/api/v1/series/{series}/mpr/{plane}/{index}"): P.VIEW_IMAGES,
     # export
     ("POST", "/api/projects/{name}/export"): P.EXPORT,
+    ("POST", "/api/projects/{name}/upgrade"): P.MANAGE_PROJECTS,
     # guidelines and projects
     ("POST", "/api/guidelines"): P.MANAGE_PROJECTS,
     ("GET", "/api/guidelines"): P.ANNOTATE,
@@ -120,6 +121,7 @@ EXPECTED: dict[tuple[str, str], Permission | frozenset[Permission] | str] = {
     ("GET", "/api/tasks/{task_id}/agreement"): P.ANNOTATE,
     # review and adjudication
     ("GET", "/api/review/queue"): P.REVIEW,
+    ("GET", "/api/review/rereview"): P.REVIEW,
     ("GET", "/api/review/rereview"): P.REVIEW,
     ("POST", "/api/tasks/{task_id}/review"): P.REVIEW,
     ("GET", "/api/adjudication/queue"): P.ADJUDICATE,
