@@ -76,7 +76,7 @@ class CoordinatorSettings(BaseSettings):
     fleet_address: str = Field(
         default="",
         description="host:port of the Flower Fleet API nodes connect to; defaults to "
-        "FLEET_HOST:FLEET_PORT (the Fleet proxy).",
+        "FLEET_HOST:FLEET_PORT (the Fleet proxy) when FLOWER is on, else empty.",
     )
     flower: bool = Field(
         default=False,
@@ -167,8 +167,10 @@ class CoordinatorSettings(BaseSettings):
 
     @property
     def resolved_fleet_address(self) -> str:
-        """The Fleet API address nodes are given at enrollment."""
-        return self.fleet_address or f"{_url_host(self.fleet_host)}:{self.fleet_port}"
+        """The Fleet API address nodes are given at enrollment (empty: no Flower here)."""
+        if self.fleet_address or not self.flower:
+            return self.fleet_address
+        return f"{_url_host(self.fleet_host)}:{self.fleet_port}"
 
     @property
     def secrets_dir(self) -> Path:

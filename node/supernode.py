@@ -19,6 +19,7 @@ by its PID with the node:
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from pathlib import Path
@@ -27,9 +28,12 @@ from cryptography.hazmat.primitives import serialization
 
 from node.consortium import MembershipFiles, consortium_dir
 from shared.crypto import load_private_key
+from shared.errors import ConfigurationError
 from shared.flower_process import SupervisedProcess, flower_environment, flower_executable
 
 __all__ = ["SuperNode", "supernode_for"]
+
+_log = logging.getLogger(__name__)
 
 
 def _free_loopback_port() -> int:
@@ -122,12 +126,21 @@ class SuperNode:
 
 
 def supernode_for(data_dir: Path) -> SuperNode | None:
-    """The SuperNode of an enrolled node's ``data_dir``; None when not enrolled."""
+    """The SuperNode of an enrolled node's ``data_dir``.
+
+    None when the node is not enrolled, its coordinator gave no Fleet address (it
+    runs no SuperLink), or Flower is not installed here (a warning says so).
+    """
     files = MembershipFiles(consortium_dir(data_dir))
     if not files.exists():
         return None
     membership = files.membership()
     if not membership.fleet_address:
+        return None
+    try:
+        flower_executable("flower-supernode")
+    except ConfigurationError as missing:
+        _log.warning("not joining Flower rounds: %s", missing)
         return None
     return SuperNode(
         data_dir, site=membership.site, fleet_address=membership.fleet_address, files=files
