@@ -6,7 +6,8 @@ statistics, no runtime dependency installation, and a private ``FLWR_HOME``
 so nothing reads or writes the user's ``~/.flwr``. The executables are taken
 from the interpreter's own ``bin`` folder (the virtual environment), which is
 also put first on ``PATH``: Flower starts helpers (``flower-superexec``,
-``flwr-serverapp``, ``flwr-clientapp``) by name.
+``flwr-serverapp``, ``flwr-clientapp``) by name. ``FLWR_SUPEREXEC_TASK_POLL_INTERVAL`` is set to
+0.2 s (:data:`FLOWER_TUNING`): a task starts up to 0.8 s sooner on each side.
 
 :class:`SupervisedProcess` runs one command, restarts it with a back-off when
 it exits on its own, and stops it by its PID (SIGTERM, then SIGKILL). Flower's
@@ -32,6 +33,7 @@ from shared.errors import ConfigurationError
 
 __all__ = [
     "FLOWER_HARDENING",
+    "FLOWER_TUNING",
     "SupervisedProcess",
     "flower_environment",
     "flower_executable",
@@ -44,6 +46,10 @@ FLOWER_HARDENING: Mapping[str, str] = {
     "FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION": "1",
 }
 """Set for every Flower process: hospitals do not allow silent outbound calls."""
+
+FLOWER_TUNING: Mapping[str, str] = {"FLWR_SUPEREXEC_TASK_POLL_INTERVAL": "0.2"}
+"""Flower's one official latency knob: how often a SuperExec looks for a new ServerApp or
+ClientApp task (default 1 s). Every Flower process Harmonia starts gets it."""
 
 
 def _bin_dir() -> Path:
@@ -76,6 +82,7 @@ def flower_environment(
 ) -> dict[str, str]:
     """The environment of a Flower process: hardened, with its own ``FLWR_HOME``."""
     environment = dict(os.environ if base is None else base)
+    environment.update(FLOWER_TUNING)
     environment.update(FLOWER_HARDENING)
     environment.update(extra)
     flwr_home.mkdir(parents=True, exist_ok=True, mode=0o700)
