@@ -28,7 +28,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats as _scipy_stats
 
 from shared.agreement.errors import (
     AgreementInputError,
@@ -292,8 +291,12 @@ class ContinuousStats(Summable):
         sum_d2 = float(g[reader_a, reader_a] + g[reader_b, reader_b] - 2 * g[reader_a, reader_b])
         bias = sum_d / n
         sd = math.sqrt(max(sum_d2 - n * bias * bias, 0.0) / (n - 1))
-        z = float(_scipy_stats.norm.ppf(0.5 + coverage / 2.0))
-        t = float(_scipy_stats.t.ppf(0.5 + confidence / 2.0, n - 1))
+        # Imported here: scipy.stats takes ~2 s to import, and the Flower ClientApp
+        # (a fresh process per message) imports this package but never needs it.
+        from scipy import stats
+
+        z = float(stats.norm.ppf(0.5 + coverage / 2.0))
+        t = float(stats.t.ppf(0.5 + confidence / 2.0, n - 1))
         se_bias = sd / math.sqrt(n)
         se_limit = sd * math.sqrt(1.0 / n + z * z / (2.0 * (n - 1)))
 

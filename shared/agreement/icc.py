@@ -30,8 +30,6 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from scipy import stats as _scipy_stats
-
 from shared.agreement.errors import AgreementInputError
 from shared.agreement.estimate import Estimate, check_confidence
 
@@ -131,10 +129,12 @@ def _interval(
     value: float,
     confidence: float,
 ) -> tuple[float, float]:
+    from scipy import stats  # on first use: see continuous.py
+
     q = 1.0 - (1.0 - confidence) / 2.0
 
     def fppf(dfn: float, dfd: float) -> float:
-        return float(_scipy_stats.f.ppf(q, dfn, dfd))
+        return float(stats.f.ppf(q, dfn, dfd))
 
     model = form[0]
     if model == "2":
