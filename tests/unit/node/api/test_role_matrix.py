@@ -105,7 +105,6 @@ EXPECTED: dict[tuple[str, str], Permission | frozenset[Permission] | str] = {
     ("POST", "/api/projects"): P.MANAGE_PROJECTS,
     ("GET", "/api/projects"): P.ANNOTATE,
     ("GET", "/api/projects/{name}"): P.ANNOTATE,
-    ("POST", "/api/projects/{name}/upgrade"): P.MANAGE_PROJECTS,
     # worklist, tasks, annotations
     ("GET", "/api/worklist"): P.ANNOTATE,
     ("GET", "/api/tasks/{task_id}"): P.ANNOTATE,
@@ -121,7 +120,6 @@ EXPECTED: dict[tuple[str, str], Permission | frozenset[Permission] | str] = {
     ("GET", "/api/tasks/{task_id}/agreement"): P.ANNOTATE,
     # review and adjudication
     ("GET", "/api/review/queue"): P.REVIEW,
-    ("GET", "/api/review/rereview"): P.REVIEW,
     ("GET", "/api/review/rereview"): P.REVIEW,
     ("POST", "/api/tasks/{task_id}/review"): P.REVIEW,
     ("GET", "/api/adjudication/queue"): P.ADJUDICATE,
