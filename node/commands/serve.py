@@ -83,6 +83,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"  health:   {base}/healthz", flush=True)
         print(f"  DICOMweb: {base}/dicom-web", flush=True)
         print(f"  API docs: {base}/docs", flush=True)
+        print(f"  web UI:   {base}/ui/", flush=True)
+        if not runtime.users.list():
+            print(
+                "  No users yet: create one to sign in to the web UI with\n"
+                f"    harmonia-node user create --data-dir {settings.data_dir} "
+                "--username NAME --role admin",
+                flush=True,
+            )
         if scp is not None:
             print(f"  C-STORE:  {settings.ae_title}@{settings.host}:{scp.port}", flush=True)
         supernode = supernode_for(settings.data_dir)

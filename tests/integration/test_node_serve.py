@@ -37,6 +37,7 @@ def test_generated_admin_token_is_printed_once_and_works(tmp_path: Path) -> None
         assert match, node.output()
         token = match.group(1)
         assert "/dicom-web" in node.output() and "/healthz" in node.output()
+        assert "/ui/" in node.output() and "harmonia-node user create" in node.output()
         response = httpx.get(
             f"{node.url}/api/v1/tokens", headers={"Authorization": f"Bearer {token}"}
         )
