@@ -21,6 +21,7 @@ Every figure is a :func:`~coordinator.harmonize.figures.label_figure` of summed
 from __future__ import annotations
 
 import itertools
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -101,15 +102,16 @@ def _site(rater: Rater) -> str:
     return rater.split("/", 1)[0]
 
 
-class _Kind:
+class _Kind(ABC):
     """How one label kind turns two raters' annotations of a case into statistics."""
 
     def __init__(self, label: Label, calibration: CalibrationSet) -> None:
         self.label = label
         self.calibration = calibration
 
+    @abstractmethod
     def pair(self, case: str, a: Any, b: Any) -> LabelStatistics:
-        raise NotImplementedError
+        """The statistics of two raters' annotations of ``case``."""
 
     def consensus(self, case: str, values: Sequence[Any]) -> Any:
         return None
