@@ -4,6 +4,7 @@ Everything in it is already de-identified. SQLite in WAL mode is the embedded
 default; any SQLAlchemy URL (PostgreSQL for larger sites) works the same.
 """
 
+from node.store import alert_tables as alert_tables  # registers the tables on Base
 from node.store import annotation_tables as annotation_tables  # registers the tables on Base
 from node.store import auth_tables as auth_tables  # registers the tables on Base
 from node.store import egress_tables as egress_tables  # registers the tables on Base

@@ -1,10 +1,11 @@
 """SQL tables of the egress ledger: every release (and refusal) at the node's one gate.
 
-Changing a table means adding an Alembic revision (these arrived in 0004).
+Changing a table means adding an Alembic revision (these arrived in 0004, their
+MACs in 0005).
 ``egress_ledger`` is append-only: database triggers refuse UPDATE and DELETE;
-``egress_head`` holds the newest entry's sequence number and hash, so that a
-removed tail is detected, and its row lock serialises writers (see
-:mod:`node.egress.ledger`).
+``egress_head`` holds the newest entry's sequence number and hash under an HMAC,
+so that a removed tail or a chain rewritten from scratch is detected, and its
+row lock serialises writers (see :mod:`node.egress.ledger`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class EgressLedgerRow(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64), default="")
 
 
 class EgressHeadRow(Base):
@@ -56,3 +58,4 @@ class EgressHeadRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Integer)
     entry_hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64), default="")
