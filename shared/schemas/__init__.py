@@ -2,7 +2,8 @@
 
 :class:`Guideline` describes one guideline version (labels, categories, rules,
 confidence scale, readers per task, thresholds); :data:`AnnotationPayload` is
-the discriminated union of the six annotation kinds a reader saves.
+the discriminated union of the six annotation kinds a reader saves;
+:class:`TrainingPlan` says which consensus labels train which model.
 """
 
 from shared.schemas.annotation import (
@@ -35,20 +36,40 @@ from shared.schemas.guideline import (
     Scale,
     load_guideline,
 )
+from shared.schemas.training import (
+    Architecture,
+    Compression,
+    DpConfig,
+    InputSpec,
+    ModelSpec,
+    Norm,
+    Optimizer,
+    PrivacyUnit,
+    SampleWeighting,
+    TrainingPlan,
+    TrainingPlanError,
+    TrainingPlanFormatError,
+    TrainingPlanSchemaError,
+    TrainingTask,
+)
 
 __all__ = [
     "AnnotationPayload",
     "AnnotationSchemaError",
+    "Architecture",
     "BoxAnnotation",
     "BoxGeometry",
     "Category",
     "ClassificationAnnotation",
     "ClassificationGeometry",
+    "Compression",
     "ConfidenceScale",
+    "DpConfig",
     "Guideline",
     "GuidelineError",
     "GuidelineFormatError",
     "GuidelineSchemaError",
+    "InputSpec",
     "KeypointAnnotation",
     "KeypointGeometry",
     "Label",
@@ -57,10 +78,20 @@ __all__ = [
     "LengthGeometry",
     "MaskAnnotation",
     "MaskGeometry",
+    "ModelSpec",
+    "Norm",
+    "Optimizer",
     "PolygonAnnotation",
     "PolygonGeometry",
+    "PrivacyUnit",
     "Rle",
+    "SampleWeighting",
     "Scale",
+    "TrainingPlan",
+    "TrainingPlanError",
+    "TrainingPlanFormatError",
+    "TrainingPlanSchemaError",
+    "TrainingTask",
     "load_guideline",
     "parse_annotation",
 ]

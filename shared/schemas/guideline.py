@@ -28,6 +28,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from shared.errors import InvalidInputError
+from shared.schemas.training import TrainingPlan
 
 __all__ = [
     "Category",
@@ -182,6 +183,7 @@ class Guideline(_Model):
     labels: tuple[Label, ...] = Field(min_length=1)
     confidence: ConfidenceScale = Field(default_factory=ConfidenceScale)
     readers_per_task: int = Field(default=2, ge=1, le=20)
+    training_plans: tuple[TrainingPlan, ...] = ()
 
     @model_validator(mode="after")
     def _unique_labels(self) -> Guideline:
@@ -189,7 +191,16 @@ class Guideline(_Model):
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise ValueError(f"label names must be unique; repeated: {', '.join(repeated)}")
+        plans = [plan.name for plan in self.training_plans]
+        if len(set(plans)) != len(plans):
+            raise ValueError(f"training plan names must be unique; got {plans}")
+        for plan in self.training_plans:
+            plan.check_against(self)
         return self
+
+    def training_plan(self, name: str) -> TrainingPlan | None:
+        """The training plan called ``name``, or ``None``."""
+        return next((plan for plan in self.training_plans if plan.name == name), None)
 
     @property
     def key(self) -> str:
@@ -206,8 +217,14 @@ class Guideline(_Model):
         return tuple(label.name for label in self.labels if label.required)
 
     def canonical_json(self) -> bytes:
-        """Canonical UTF-8 JSON: sorted keys, no insignificant whitespace."""
+        """Canonical UTF-8 JSON: sorted keys, no insignificant whitespace.
+
+        A guideline without training plans omits the key, so versions written
+        before plans existed keep their hash.
+        """
         data = self.model_dump(mode="json")
+        if not data.get("training_plans"):
+            data.pop("training_plans", None)
         return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
     @property
