@@ -52,6 +52,10 @@ One root, :class:`NodeError`, under :class:`shared.errors.HarmoniaError`::
     │   ├── EgressRefusedError          a kind off the allowlist, or a payload off its schema (403)
     │   ├── CanaryDetectedError         identifying content found in an outbound payload (403)
     │   └── BudgetExceededError         the release would exceed the privacy budget (409)
+    │       └── TrainingBudgetExceededError  a training round refused before it starts (409)
+    ├── LearnError                      training or inference refused (node.learn)
+    │   ├── TrainingDataError           no usable consensus for the plan's labels
+    │   └── PlanMismatchError           the plan does not fit the project's guideline
     └── WeakPasswordError               a password the node will not accept
 
 :class:`DicomInputError` and :class:`DeidentificationError` carry the PS3.18
@@ -95,6 +99,7 @@ __all__ = [
     "InvalidPayloadError",
     "InvalidUserError",
     "KindMismatchError",
+    "LearnError",
     "MissingAttributeError",
     "MissingRequiredLabelsError",
     "MultipartError",
@@ -102,6 +107,7 @@ __all__ = [
     "NotAssignedError",
     "NotDicomError",
     "NotFoundError",
+    "PlanMismatchError",
     "ProjectExistsError",
     "ProjectSetupError",
     "QueryError",
@@ -115,6 +121,8 @@ __all__ = [
     "StoreError",
     "StudyMismatchError",
     "TaskStateError",
+    "TrainingBudgetExceededError",
+    "TrainingDataError",
     "UnknownCategoryError",
     "UnknownLabelError",
     "UnsupportedMediaTypeError",
@@ -318,6 +326,58 @@ class BudgetExceededError(EgressError):
         self.purpose = purpose
         self.remaining_epsilon = remaining_epsilon
         self.remaining_delta = remaining_delta
+
+
+class TrainingBudgetExceededError(BudgetExceededError):
+    """A training round whose DP-SGD cost would pass the site's training budget.
+
+    Raised by :func:`node.learn.train_local` before any training, from the
+    round's ``(epsilon, delta)`` computed with Opacus's accountant; the refusal
+    is written to the egress ledger. ``epsilon`` and ``delta`` are what the
+    round would have cost.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str | None = None,
+        purpose: str,
+        remaining_epsilon: float,
+        remaining_delta: float,
+        epsilon: float,
+        delta: float,
+    ) -> None:
+        super().__init__(
+            message,
+            kind=kind,
+            purpose=purpose,
+            remaining_epsilon=remaining_epsilon,
+            remaining_delta=remaining_delta,
+        )
+        self.epsilon = epsilon
+        self.delta = delta
+
+
+class LearnError(NodeError):
+    """Base class of the learning domain's refusals (:mod:`node.learn`)."""
+
+
+class TrainingDataError(LearnError):
+    """The project has no usable consensus for the plan's labels (or too little of it).
+
+    ``project`` and ``plan`` name what was asked; the message says what is
+    missing (completed tasks, a consensus for the labels, a validation split).
+    """
+
+    def __init__(self, message: str, *, project: str, plan: str) -> None:
+        super().__init__(message)
+        self.project = project
+        self.plan = plan
+
+
+class PlanMismatchError(LearnError):
+    """A training plan whose labels or classes do not fit the project's guideline."""
 
 
 class NotFoundError(NodeError):
