@@ -19,3 +19,13 @@ def test_migration_creates_every_table_and_is_idempotent() -> None:
         "alembic_version",
     } <= tables
     engine.dispose()
+
+
+def test_migration_creates_the_dashboard_tables() -> None:
+    engine = create_database_engine("sqlite://")
+    migrate(engine)
+    inspector = inspect(engine)
+    assert {"admin_sessions", "site_activity"} <= set(inspector.get_table_names())
+    columns = {c["name"] for c in inspector.get_columns("site_activity")}
+    assert {"site_id", "last_seen_at", "software_version", "version_source", "health"} <= columns
+    engine.dispose()
