@@ -17,6 +17,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.errors import ConfigurationError
+from shared.observability import LogFormat
 
 __all__ = ["DeploymentProfile", "NodeSettings"]
 
@@ -48,6 +49,17 @@ class NodeSettings(BaseSettings):
     bootstrap_token: str | None = Field(
         default=None,
         description="Becomes the first admin API token when the node has none.",
+    )
+
+    # Observability (docs/observability.md).
+    log_format: LogFormat = Field(
+        default=LogFormat.TEXT, description="'json' writes one JSON object per log line."
+    )
+    metrics_token: str | None = Field(
+        default=None,
+        min_length=16,
+        description="Bearer token a monitoring host presents to read /metrics; without it, "
+        "/metrics answers loopback callers only.",
     )
 
     # Ingest limits.

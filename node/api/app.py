@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from node.api.errors import install_error_handlers
+from node.api.metrics import attach_runtime, install_observability
 from node.api.routes import (
     admin,
     guidelines,
@@ -49,9 +50,11 @@ def create_app(settings: NodeSettings, *, runtime: NodeRuntime | None = None) ->
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = runtime is None
         app.state.runtime = runtime if runtime is not None else open_node(settings)
+        detach = attach_runtime(app, app.state.runtime)
         try:
             yield
         finally:
+            detach()
             if owned:
                 app.state.runtime.close()
 
@@ -66,6 +69,7 @@ def create_app(settings: NodeSettings, *, runtime: NodeRuntime | None = None) ->
     if runtime is not None:
         app.state.runtime = runtime
     install_error_handlers(app)
+    install_observability(app, settings)
     app.include_router(health.router)
     app.include_router(stow.router)
     app.include_router(qido.router)

@@ -8,10 +8,13 @@ import logging
 import uvicorn
 
 from node.api import create_app
+from node.api.metrics import readiness_of
 from node.commands.options import add_data_dir, settings_from
 from node.exit_codes import ExitCode
+from node.observability import listening_probe, process_probe
 from node.runtime import open_node
 from node.supernode import supernode_for
+from shared.observability import configure_logging
 
 _log = logging.getLogger(__name__)
 
@@ -47,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
         dicom_port=args.dicom_port,
         ae_title=args.ae_title,
         allow_ae=args.allow_ae,
+        log_format=getattr(args, "log_format", None),
     )
+    configure_logging(getattr(args, "log_level", "INFO"), settings.log_format)
     with open_node(settings) as runtime:
         if runtime.ingest_workers is not None:
             runtime.ingest_workers.start()
@@ -58,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
                 f"  {issued.token}",
                 flush=True,
             )
+        app = create_app(settings, runtime=runtime)
+        readiness = readiness_of(app)
         scp = None
         if settings.dicom_port is not None:
             from node.dicom.scp import StoreScp
@@ -70,12 +77,14 @@ def run(args: argparse.Namespace) -> int:
                 allow_ae=settings.allow_ae,
             )
             scp.start()
+            readiness.add("dicom_scp", listening_probe(settings.host, scp.port, "the C-STORE SCP"))
         config = uvicorn.Config(
-            create_app(settings, runtime=runtime),
+            app,
             host=settings.host,
             port=settings.port,
             log_level="warning",
-            access_log=False,
+            log_config=None,  # the root logger's handler: text or JSON (--log-format)
+            access_log=False,  # the app writes its own access log (harmonia.access)
         )
         server = uvicorn.Server(config)
         base = f"http://{settings.host}:{settings.port}"
@@ -96,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
         supernode = supernode_for(settings.data_dir)
         if supernode is not None:
             supernode.start()
+            readiness.add("supernode", process_probe(lambda: supernode.pid, "the SuperNode"))
             print(
                 f"  Flower:   SuperNode of {supernode.site} -> {supernode.fleet_address}",
                 flush=True,

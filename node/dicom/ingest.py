@@ -10,6 +10,9 @@ gets an :class:`IngestOutcome` saying stored, duplicate, or rejected and why.
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,7 +29,10 @@ from node.errors import (
 )
 from node.store import InstanceAttributes, InstanceStore, PutStatus, StagedBlob
 
-__all__ = ["IngestOutcome", "IngestService", "IngestStatus"]
+__all__ = ["IngestObserver", "IngestOutcome", "IngestService", "IngestStatus"]
+
+IngestObserver = Callable[[str, IngestOutcome, float], None]
+"""Told of every ingested instance: ``(source, outcome, seconds)`` (metrics hooks)."""
 
 _log = logging.getLogger(__name__)
 
@@ -65,6 +71,19 @@ class IngestService:
             deidentifier, max_instance_bytes=max_instance_bytes, relink_sealer=relink_sealer
         )
         self.workers = workers
+        self._observers: list[IngestObserver] = []
+        self._observers_lock = threading.Lock()
+
+    def add_observer(self, observer: IngestObserver) -> Callable[[], None]:
+        """Call ``observer`` after each instance; returns the function that removes it."""
+        with self._observers_lock:
+            self._observers = [*self._observers, observer]
+
+        def remove() -> None:
+            with self._observers_lock:
+                self._observers = [o for o in self._observers if o is not observer]
+
+        return remove
 
     def ingest_file(self, path: Path, *, source: str) -> IngestOutcome:
         """Ingest a file from disk (folder import)."""
@@ -108,6 +127,15 @@ class IngestService:
         require_part10
             Refuse data without the Part 10 preamble and ``DICM`` prefix.
         """
+        started = time.perf_counter()
+        outcome = self._ingest(data, source, expected_study_uid, require_part10)
+        for observer in self._observers:
+            observer(source, outcome, time.perf_counter() - started)
+        return outcome
+
+    def _ingest(
+        self, data: bytes, source: str, expected_study_uid: str | None, require_part10: bool
+    ) -> IngestOutcome:
         if self.workers is None:
             prepared = self.preparer.prepare(
                 data,

@@ -41,6 +41,7 @@ EXPECTED: dict[tuple[str, str], Permission | frozenset[Permission] | str] = {
     # health and the UI shell
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
+    ("GET", "/metrics"): PUBLIC,  # loopback or the metrics token, not a principal
     ("GET", "/"): PUBLIC,
     # sign-in
     ("POST", "/api/auth/login"): PUBLIC,
