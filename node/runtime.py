@@ -31,6 +31,7 @@ from node.auth import (
 from node.dicom.deid import Deidentifier, DeidOptions, RelinkSealer
 from node.dicom.ingest import IngestService
 from node.dicom.ingest_workers import IngestWorkerPool, PreparerConfig
+from node.egress.ledger import SITE_SECRET_FILE, EgressLedger, ledger_key
 from node.errors import NotFoundError
 from node.settings import NodeSettings
 from node.store import FileBlobStore, InstanceStore, create_database_engine, migrate
@@ -62,7 +63,7 @@ class NodeRuntime:
             if swept:
                 _log.warning("removed %d orphaned file(s) left by an interrupted write", swept)
         fcntl.flock(self._lock_handle, fcntl.LOCK_SH)
-        self.site_secret = _load_or_create_secret(settings.secrets_dir / "site.key")
+        self.site_secret = _load_or_create_secret(settings.secrets_dir / SITE_SECRET_FILE)
         sealer = None
         if settings.relink_public_key is not None:
             sealer = RelinkSealer(_read_key(settings.relink_public_key))
@@ -91,6 +92,9 @@ class NodeRuntime:
         self.tokens = TokenService(self.engine)
         self.audit = AuditLog(self.engine, key=audit_key(self.site_secret))
         self.audit.initialise()
+        self.egress_key = ledger_key(self.site_secret)
+        self.egress_ledger = EgressLedger(self.engine, key=self.egress_key)
+        self.egress_ledger.initialise()
         self.users = UserService(
             self.engine,
             self.audit,

@@ -7,15 +7,16 @@ to :func:`migrate`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.pool import StaticPool
 
-__all__ = ["create_database_engine", "migrate"]
+__all__ = ["create_database_engine", "migrate", "missing_triggers"]
 
 
 def create_database_engine(url: str, *, durable: bool = True) -> Engine:
@@ -59,3 +60,20 @@ def migrate(engine: Engine, script_location: Path) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def missing_triggers(engine: Engine, names: Sequence[str]) -> tuple[str, ...]:
+    """The SQLite triggers of ``names`` the database lacks (always none on other databases).
+
+    Append-only tables are kept so by triggers; someone with the database file
+    can drop them, which a verification reports as a warning.
+    """
+    if engine.dialect.name != "sqlite":
+        return ()
+    with engine.connect() as connection:
+        present = set(
+            connection.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))
+            .scalars()
+            .all()
+        )
+    return tuple(name for name in names if name not in present)

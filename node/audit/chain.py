@@ -6,26 +6,27 @@ UTF-8), the object ``{"seq", "time", "actor", "action", "target_type",
 hash (64 zeros for the first). Each entry also carries an HMAC-SHA256 of its
 hash under a key derived from the site secret, so that rewriting the chain from
 a changed entry onwards needs that secret, and the head row (newest ``seq`` and
-hash) carries one too, so that removing the newest entries is detected.
+hash) carries one too, so that removing the newest entries is detected. The MACs
+and the chain's walk are :mod:`shared.crypto.hash_chain`'s.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 from collections.abc import Mapping
 from typing import Any
 
+from shared.crypto.hash_chain import GENESIS_HASH, chain_key, entry_mac, head_mac
+
 __all__ = ["GENESIS_HASH", "audit_key", "canonical_json", "entry_hash", "entry_mac", "head_mac"]
 
-GENESIS_HASH = "0" * 64
 _KEY_LABEL = b"harmonia audit log v1"
 
 
 def audit_key(site_secret: bytes) -> bytes:
     """The audit MAC key, derived from (never equal to) the site secret."""
-    return hmac.new(site_secret, _KEY_LABEL, hashlib.sha256).digest()
+    return chain_key(site_secret, _KEY_LABEL)
 
 
 def canonical_json(value: Any) -> str:
@@ -56,14 +57,3 @@ def entry_hash(
         "prev_hash": prev_hash,
     }
     return hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()
-
-
-def entry_mac(key: bytes, digest: str) -> str:
-    """The HMAC-SHA256 (hex) of an entry's hash."""
-    return hmac.new(key, b"entry:" + digest.encode("ascii"), hashlib.sha256).hexdigest()
-
-
-def head_mac(key: bytes, seq: int, digest: str) -> str:
-    """The HMAC-SHA256 (hex) sealing the head: the newest ``seq`` and its hash."""
-    message = f"head:{seq}:{digest}".encode("ascii")
-    return hmac.new(key, message, hashlib.sha256).hexdigest()

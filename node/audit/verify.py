@@ -9,15 +9,15 @@ is reported, with the first one that is wrong.
 
 from __future__ import annotations
 
-import hmac
-from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Engine, Row, Table, func, select, text
+from sqlalchemy import Engine, Row, Table, func, select
 
-from node.audit.chain import GENESIS_HASH, entry_hash, entry_mac, head_mac
+from node.audit.chain import entry_hash
 from node.audit.log import AuditEntry, AuditLog
 from node.store.auth_tables import AuditHeadRow, AuditLogRow
+from shared.crypto.hash_chain import ChainHead, ChainVerification, walk_chain
+from shared.database import missing_triggers
 
 __all__ = ["AuditVerification", "verify_audit_log"]
 
@@ -32,37 +32,8 @@ _TRIGGERS = (
 )
 
 
-@dataclass(frozen=True)
-class AuditVerification:
-    """The outcome of walking the chain.
-
-    Attributes
-    ----------
-    entries
-        How many entries were read.
-    first_bad_seq
-        The sequence number of the first entry found wrong (or where one is
-        missing); ``None`` when the chain is intact.
-    problem
-        What is wrong there, in words; ``None`` when intact.
-    head_seq, head_hash
-        The newest entry's sequence number and hash, as the head row states
-        them. Recording these elsewhere lets a later check detect a rollback.
-    warnings
-        Things that do not break the chain but weaken it (missing triggers).
-    """
-
-    entries: int
-    first_bad_seq: int | None
-    problem: str | None
-    head_seq: int
-    head_hash: str
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def intact(self) -> bool:
-        """Whether every check passed."""
-        return self.problem is None
+AuditVerification = ChainVerification
+"""The outcome of walking the audit chain (see :class:`~shared.crypto.ChainVerification`)."""
 
 
 def verify_audit_log(log: AuditLog, *, anchor: tuple[int, str] | None = None) -> AuditVerification:
@@ -90,43 +61,20 @@ def verify_audit_log(log: AuditLog, *, anchor: tuple[int, str] | None = None) ->
     def bad(seq: int, problem: str, count: int) -> AuditVerification:
         return AuditVerification(count, seq, problem, head_seq, head_hash, warnings)
 
-    expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
-    for entry in log.entries(up_to=head_seq):
-        count += 1
-        if entry.seq != expected_seq:
-            return bad(
-                expected_seq,
-                f"entry {expected_seq} is missing (the next stored entry is {entry.seq})",
-                count,
-            )
-        problem = _check_entry(log.key, entry, prev_hash)
-        if problem is None and anchor is not None and entry.seq == anchor[0]:
-            problem = _check_anchor(entry, anchor[1])
-        if problem is not None:
-            return bad(entry.seq, problem, count)
-        prev_hash = entry.entry_hash
-        expected_seq += 1
-    last_seq = expected_seq - 1
-    if last_seq != head_seq:
-        return bad(
-            last_seq + 1,
-            f"the log ends at entry {last_seq} but its sealed head names entry {head_seq}: "
-            "entries were removed from the end",
-            count,
-        )
-    if head_hash != prev_hash:
-        return bad(
-            max(head_seq, 1),
-            f"the sealed head names another hash for entry {head_seq} than the entry has",
-            count,
-        )
-    if not hmac.compare_digest(str(head.mac), head_mac(log.key, head_seq, head_hash)):
-        return bad(
-            max(head_seq, 1),
-            "the head's MAC does not match this node's key: the head was rewritten "
-            "(or the node was never opened with this data directory's site key)",
-            count,
-        )
+    def anchored(entry: AuditEntry) -> str | None:
+        if anchor is not None and entry.seq == anchor[0]:
+            return _check_anchor(entry, anchor[1])
+        return None
+
+    count, broken = walk_chain(
+        log.entries(up_to=head_seq),
+        ChainHead(head_seq, head_hash, str(head.mac)),
+        log.key,
+        recompute=_recompute,
+        check=anchored,
+    )
+    if broken is not None:
+        return bad(broken.seq, broken.problem, count)
     if anchor is not None and head_seq < anchor[0]:
         return bad(
             head_seq + 1,
@@ -165,10 +113,8 @@ def _check_anchor(entry: AuditEntry, expected_hash: str) -> str | None:
     return f"entry {entry.seq} differs from the head recorded earlier (anchor): history rewritten"
 
 
-def _check_entry(key: bytes, entry: AuditEntry, prev_hash: str) -> str | None:
-    if entry.prev_hash != prev_hash:
-        return f"entry {entry.seq} does not link to entry {entry.seq - 1} (prev_hash differs)"
-    recomputed = entry_hash(
+def _recompute(entry: AuditEntry) -> str:
+    return entry_hash(
         seq=entry.seq,
         time=entry.recorded_at,
         actor=entry.actor,
@@ -178,25 +124,11 @@ def _check_entry(key: bytes, entry: AuditEntry, prev_hash: str) -> str | None:
         detail=entry.detail,
         prev_hash=entry.prev_hash,
     )
-    if recomputed != entry.entry_hash:
-        return f"entry {entry.seq} was changed after it was written (its hash differs)"
-    if not hmac.compare_digest(entry.mac, entry_mac(key, entry.entry_hash)):
-        return f"entry {entry.seq} carries a MAC this node's key did not make (chain rewritten)"
-    return None
 
 
 def _missing_triggers(engine: Engine) -> tuple[str, ...]:
-    if engine.dialect.name != "sqlite":
-        return ()
-    with engine.connect() as connection:
-        present = set(
-            connection.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))
-            .scalars()
-            .all()
-        )
     return tuple(
         f"the append-only trigger {name} is missing; rows can be changed unnoticed by SQL "
         "until the next verify"
-        for name in _TRIGGERS
-        if name not in present
+        for name in missing_triggers(engine, _TRIGGERS)
     )

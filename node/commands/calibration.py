@@ -83,7 +83,9 @@ def _upload(args: argparse.Namespace) -> int:
     files.membership()
     with open_node(settings) as runtime:
         installed = load_installed(settings.data_dir, args.set_id)
-        answer = upload_calibration(files, installed, runtime.annotation, runtime.engine)
+        answer = upload_calibration(
+            files, installed, runtime.annotation, runtime.engine, ledger_key=runtime.egress_key
+        )
     print(
         f"uploaded {answer.get('annotations')} calibration annotation(s) of "
         f"{answer.get('readers')} reader(s) for set {args.set_id}"

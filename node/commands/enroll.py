@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     with open_node(settings) as runtime:
         membership = enroll(
             settings.data_dir,
-            gate=EgressGate(runtime.engine, site=site),
+            gate=EgressGate(runtime.engine, site=site, ledger_key=runtime.egress_key),
             coordinator_url=args.coordinator,
             token=args.token,
             site=args.site,

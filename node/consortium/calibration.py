@@ -310,9 +310,12 @@ def upload_calibration(
     annotation: AnnotationService,
     engine: Engine,
     *,
+    ledger_key: bytes,
     client: httpx.Client | None = None,
 ) -> dict[str, Any]:
     """Release the calibration annotations through the egress gate and post them.
+
+    ``ledger_key`` is the node's egress ledger key (``runtime.egress_key``).
 
     Returns the coordinator's answer. Raises the gate's
     :class:`~node.errors.EgressError` (nothing sent) or
@@ -320,7 +323,12 @@ def upload_calibration(
     """
     membership = files.membership()
     payload = calibration_upload(installed, annotation)
-    gate = EgressGate(engine, site=membership.site, rules=calibration_rules(installed, annotation))
+    gate = EgressGate(
+        engine,
+        site=membership.site,
+        rules=calibration_rules(installed, annotation),
+        ledger_key=ledger_key,
+    )
     path = f"{CALIBRATION_PATH}/{quote(installed.calibration.set_id, safe='')}/annotations"
     destination = f"{membership.coordinator_url.rstrip('/')}{path}"
     body = gate.release(MessageKind.CALIBRATION_ANNOTATIONS.value, payload, destination=destination)

@@ -30,7 +30,14 @@ from node.egress.kinds import (
     parse_kind,
     vocabulary_of,
 )
-from node.egress.ledger import EgressLedger, LedgerEntry, LedgerVerification, Outcome
+from node.egress.ledger import (
+    EgressLedger,
+    LedgerEntry,
+    LedgerVerification,
+    Outcome,
+    ledger_key,
+    site_ledger_key,
+)
 from node.egress.payloads import STATISTICS_TYPES, validate_payload
 
 __all__ = [
@@ -56,7 +63,9 @@ __all__ = [
     "Vocabulary",
     "decode_payload",
     "encode_payload",
+    "ledger_key",
     "parse_kind",
+    "site_ledger_key",
     "validate_payload",
     "vocabulary_of",
 ]

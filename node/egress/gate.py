@@ -79,6 +79,9 @@ class EgressGate:
         Refuse kinds charged to a budget when no privacy parameters are given.
         Only a development profile turns this off (noise-free test rounds);
         such releases are then ledgered without a charge.
+    ledger_key
+        The ledger's MAC key (:func:`~node.egress.ledger.ledger_key` of the site
+        secret); only tests leave it out.
     clock
         Returns the current time (timezone-aware).
     """
@@ -93,6 +96,7 @@ class EgressGate:
         budgets: Mapping[Purpose, PrivacyBudget] | None = None,
         accountant: Accountant | None = None,
         require_privacy: bool = True,
+        ledger_key: bytes | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         try:
@@ -105,7 +109,11 @@ class EgressGate:
         self.accountant = accountant or BasicComposition()
         self.require_privacy = require_privacy
         self._clock = clock
-        self.ledger = EgressLedger(engine, clock=clock)
+        self.ledger = (
+            EgressLedger(engine, clock=clock)
+            if ledger_key is None
+            else EgressLedger(engine, key=ledger_key, clock=clock)
+        )
         self.engine = engine
 
     def release(

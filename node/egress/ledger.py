@@ -7,8 +7,12 @@ delta) and the purpose's cumulative spending after it. Entry ``n`` hashes
 (SHA-256 of canonical JSON) all its fields and entry ``n-1``'s hash, so
 changing, removing or reordering an entry breaks the chain from there on;
 ``egress_head`` holds the newest sequence number and hash, so removing the
-newest entries is detected too. Database triggers refuse UPDATE and DELETE
-(migration 0004).
+newest entries is detected too. Like the audit log, every entry and the head
+carry an HMAC under a key derived from the site secret (:func:`ledger_key`;
+:mod:`shared.crypto.hash_chain`), so a chain rewritten from scratch by
+someone with the database but not the secret is detected as well. Database
+triggers refuse UPDATE and DELETE (migration 0004); ``harmonia-node egress
+verify`` walks the chain (:meth:`EgressLedger.verify`).
 
 Concurrent writers. The first statement of a write is ``UPDATE egress_head SET
 seq = seq + 1 ... RETURNING``: the database's write lock on SQLite, a row lock on
@@ -22,19 +26,77 @@ import enum
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Table, insert, select, update
+from sqlalchemy import Connection, Engine, Table, func, insert, select, update
 
 from node.egress.budget import PrivacyCharge, Purpose, Spent
 from node.errors import StoreError
 from node.store.egress_tables import EgressHeadRow, EgressLedgerRow
 from shared.crypto import canonical_sha256
+from shared.crypto.hash_chain import (
+    GENESIS_HASH,
+    ChainHead,
+    ChainVerification,
+    chain_key,
+    entry_mac,
+    head_mac,
+    walk_chain,
+)
+from shared.database import missing_triggers
+from shared.errors import ConfigurationError
 
-__all__ = ["GENESIS_HASH", "EgressLedger", "LedgerEntry", "LedgerVerification", "Outcome"]
+__all__ = [
+    "GENESIS_HASH",
+    "SITE_SECRET_FILE",
+    "EgressLedger",
+    "LedgerEntry",
+    "LedgerVerification",
+    "Outcome",
+    "ledger_key",
+    "site_ledger_key",
+]
 
-GENESIS_HASH = "0" * 64
+SITE_SECRET_FILE = "site.key"
+"""The site secret's file name in the node's secrets directory."""
+
 _HEAD_ID = 1
+_KEY_LABEL = b"harmonia egress ledger v1"
+_UNKEYED = b"harmonia egress ledger: unkeyed (tests only)"
+_TRIGGERS = (
+    "egress_ledger_no_update",
+    "egress_ledger_no_delete",
+    "egress_head_no_delete",
+    "egress_head_forward_only",
+)
+
+
+def ledger_key(site_secret: bytes) -> bytes:
+    """The ledger's MAC key, derived from (never equal to) the site secret."""
+    return chain_key(site_secret, _KEY_LABEL)
+
+
+def site_ledger_key(secrets_dir: Path) -> bytes:
+    """The ledger key of the node whose secrets live in ``secrets_dir``.
+
+    For processes that release without opening the node (the Flower ClientApp).
+
+    Raises
+    ------
+    ConfigurationError
+        The site secret cannot be read.
+    """
+    path = secrets_dir / SITE_SECRET_FILE
+    try:
+        return ledger_key(path.read_bytes())
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot read the site secret {path}: {exc.strerror}; the node's data directory "
+            "must be opened once (harmonia-node serve) before it releases anything",
+            setting="data_dir",
+        ) from exc
+
 
 _ledger = cast(Table, EgressLedgerRow.__table__)
 _head = cast(Table, EgressHeadRow.__table__)
@@ -69,6 +131,7 @@ class LedgerEntry:
     reason: str
     prev_hash: str
     entry_hash: str
+    mac: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The entry as a JSON object (one line of an export)."""
@@ -77,7 +140,7 @@ class LedgerEntry:
     def expected_hash(self) -> str:
         """The hash this entry's fields (and its predecessor's hash) give."""
         fields = self.to_json()
-        del fields["entry_hash"]
+        del fields["entry_hash"], fields["mac"]
         return canonical_sha256(fields)
 
     @classmethod
@@ -86,14 +149,8 @@ class LedgerEntry:
         return cls(**{name: getattr(row, name) for name in cls.__dataclass_fields__})
 
 
-@dataclass(frozen=True)
-class LedgerVerification:
-    """The result of :meth:`EgressLedger.verify`."""
-
-    intact: bool
-    entries: int
-    first_bad_seq: int | None = None
-    problem: str = ""
+LedgerVerification = ChainVerification
+"""The result of :meth:`EgressLedger.verify` (see :class:`~shared.crypto.ChainVerification`)."""
 
 
 class EgressLedger:
@@ -103,15 +160,36 @@ class EgressLedger:
     ----------
     engine
         The node's database.
+    key
+        The MAC key (:func:`ledger_key` of the site secret); the default is a
+        fixed key, good only for tests.
     clock
         Returns the current time (timezone-aware); tests pass a fixed clock.
     """
 
     def __init__(
-        self, engine: Engine, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self,
+        engine: Engine,
+        *,
+        key: bytes = _UNKEYED,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.engine = engine
+        self.key = key
         self._clock = clock
+
+    def initialise(self) -> None:
+        """Seal a head that has no MAC yet (a new or pre-0005 ledger) with this key, once."""
+        with self.engine.begin() as connection:
+            head = connection.execute(
+                select(_head).where(_head.c.id == _HEAD_ID, _head.c.mac == "")
+            ).one_or_none()
+            if head is not None:
+                connection.execute(
+                    update(_head)
+                    .where(_head.c.id == _HEAD_ID, _head.c.mac == "")
+                    .values(mac=head_mac(self.key, int(head.seq), str(head.entry_hash)))
+                )
 
     def now(self) -> str:
         """The current time as the ledger writes it (ISO 8601, UTC, microseconds)."""
@@ -186,10 +264,15 @@ class EgressLedger:
             prev_hash=prev_hash,
             entry_hash="",
         )
-        entry = LedgerEntry(**{**draft.to_json(), "entry_hash": draft.expected_hash()})
+        digest = draft.expected_hash()
+        entry = LedgerEntry(
+            **{**draft.to_json(), "entry_hash": digest, "mac": entry_mac(self.key, digest)}
+        )
         connection.execute(insert(_ledger).values(**entry.to_json()))
         connection.execute(
-            update(_head).where(_head.c.id == _HEAD_ID).values(entry_hash=entry.entry_hash)
+            update(_head)
+            .where(_head.c.id == _HEAD_ID)
+            .values(entry_hash=digest, mac=head_mac(self.key, seq, digest))
         )
         return entry
 
@@ -199,35 +282,83 @@ class EgressLedger:
             return self.append(connection, self.claim(connection), **fields)
 
     def entries(
-        self, *, outcome: Outcome | None = None, kind: str | None = None, after_seq: int = 0
+        self,
+        *,
+        outcome: Outcome | None = None,
+        kind: str | None = None,
+        after_seq: int = 0,
+        up_to: int | None = None,
+        limit: int | None = None,
     ) -> list[LedgerEntry]:
-        """Entries in order, optionally filtered."""
+        """Entries in order after ``after_seq`` (up to ``up_to``), filtered, at most ``limit``."""
         query = select(_ledger).where(_ledger.c.seq > after_seq)
+        if up_to is not None:
+            query = query.where(_ledger.c.seq <= up_to)
         if outcome is not None:
             query = query.where(_ledger.c.outcome == str(outcome))
         if kind is not None:
             query = query.where(_ledger.c.kind == kind)
+        query = query.order_by(_ledger.c.seq)
+        if limit is not None:
+            query = query.limit(limit)
         with self.engine.connect() as connection:
-            rows = connection.execute(query.order_by(_ledger.c.seq)).all()
+            rows = connection.execute(query).all()
         return [LedgerEntry.from_row(row) for row in rows]
 
-    def verify(self) -> LedgerVerification:
-        """Walk the chain from the first entry to the head; report the first break."""
+    def head(self) -> ChainHead | None:
+        """The stored head (None when the head row is missing)."""
         with self.engine.connect() as connection:
-            rows = connection.execute(select(_ledger).order_by(_ledger.c.seq)).all()
-            head = connection.execute(select(_head).where(_head.c.id == _HEAD_ID)).one_or_none()
-        previous = GENESIS_HASH
-        for expected_seq, row in enumerate(rows, start=1):
-            entry = LedgerEntry.from_row(row)
-            if entry.seq != expected_seq:
-                return LedgerVerification(False, len(rows), expected_seq, "an entry is missing")
-            if entry.prev_hash != previous or entry.expected_hash() != entry.entry_hash:
-                return LedgerVerification(
-                    False, len(rows), entry.seq, "the entry was changed after it was written"
-                )
-            previous = entry.entry_hash
-        if head is None or head.seq != len(rows) or head.entry_hash != previous:
-            return LedgerVerification(
-                False, len(rows), len(rows) + 1, "the newest entries were removed"
+            row = connection.execute(select(_head).where(_head.c.id == _HEAD_ID)).one_or_none()
+        return None if row is None else ChainHead(int(row.seq), str(row.entry_hash), str(row.mac))
+
+    def verify(self, *, anchor: tuple[int, str] | None = None) -> LedgerVerification:
+        """Walk the chain up to the sealed head and report the first entry that is wrong.
+
+        Safe while the node releases: entries after the head read are left for
+        the next check. ``anchor`` is ``(seq, entry_hash)`` of a head recorded
+        earlier off the node; the ledger must still hold that entry unchanged.
+        """
+        warnings = tuple(
+            f"the append-only trigger {name} is missing; rows can be changed unnoticed by SQL "
+            "until the next verify"
+            for name in missing_triggers(self.engine, _TRIGGERS)
+        )
+        head = self.head()
+        if head is None:
+            return LedgerVerification(0, 1, "the egress head row is missing", 0, "", warnings)
+
+        def result(count: int, seq: int | None, problem: str | None) -> LedgerVerification:
+            return LedgerVerification(count, seq, problem, head.seq, head.entry_hash, warnings)
+
+        def anchored(entry: LedgerEntry) -> str | None:
+            if anchor is None or entry.seq != anchor[0] or entry.entry_hash == anchor[1]:
+                return None
+            return f"entry {entry.seq} differs from the head recorded earlier: history rewritten"
+
+        count, broken = walk_chain(
+            self.entries(up_to=head.seq),
+            head,
+            self.key,
+            recompute=LedgerEntry.expected_hash,
+            check=anchored,
+            unkeyed_prefix=True,
+        )
+        if broken is not None:
+            return result(count, broken.seq, broken.problem)
+        if anchor is not None and head.seq < anchor[0]:
+            return result(
+                count,
+                head.seq + 1,
+                f"the ledger ends at entry {head.seq} but held entry {anchor[0]} when the "
+                "anchor was recorded: it was rolled back or truncated",
             )
-        return LedgerVerification(True, len(rows))
+        with self.engine.connect() as connection:  # the newest entry, then the head: no race
+            newest = connection.execute(select(func.max(_ledger.c.seq))).scalar_one_or_none()
+        now = self.head()
+        if newest is not None and now is not None and int(newest) > now.seq:
+            return result(
+                count,
+                now.seq + 1,
+                f"entry {now.seq + 1} lies beyond the sealed head: it was added outside the gate",
+            )
+        return result(count, None, None)

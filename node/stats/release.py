@@ -37,6 +37,7 @@ from node.egress import (
     PrivacyBudget,
     PrivacyCharge,
     Purpose,
+    site_ledger_key,
     vocabulary_of,
 )
 from node.errors import EgressRefusedError
@@ -243,6 +244,7 @@ def _release(
         budgets={Purpose.STATISTICS: policy.budget()} if policy else {},
         accountant=RdpAccountant(),
         require_privacy=not noise_free,
+        ledger_key=site_ledger_key(settings.secrets_dir),
     )
     readers = max((len(task.readers) for task in data.tasks.values()), default=2)
     rng = np.random.default_rng(request.seed)

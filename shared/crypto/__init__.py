@@ -8,6 +8,8 @@
 * :mod:`~shared.crypto.csr` — a node's certificate signing request.
 * :mod:`~shared.crypto.ca` — the consortium CA: root, node certificates,
   revocation, chain verification.
+* :mod:`~shared.crypto.hash_chain` — keyed hash chains (HMAC-sealed heads) and
+  their walk: the node's audit log and egress ledger.
 
 Errors are rooted at :class:`CryptoError` (see :mod:`shared.crypto.errors`).
 
@@ -47,6 +49,17 @@ from shared.crypto.errors import (
     KeyFileError,
     SignatureError,
 )
+from shared.crypto.hash_chain import (
+    GENESIS_HASH,
+    ChainBreak,
+    ChainHead,
+    ChainLink,
+    ChainVerification,
+    chain_key,
+    entry_mac,
+    head_mac,
+    walk_chain,
+)
 from shared.crypto.keys import (
     KeyAlgorithm,
     PrivateKey,
@@ -63,11 +76,16 @@ from shared.crypto.signing import ENVELOPE_FIELDS, SignedDocument, sign, verify
 
 __all__ = [
     "ENVELOPE_FIELDS",
+    "GENESIS_HASH",
     "SITE_NAME_PATTERN",
     "CanonicalJsonError",
     "CertificateAuthority",
     "CertificateError",
     "CertificateProblem",
+    "ChainBreak",
+    "ChainHead",
+    "ChainLink",
+    "ChainVerification",
     "CryptoError",
     "CsrError",
     "KeyAlgorithm",
@@ -83,11 +101,14 @@ __all__ = [
     "canonical_sha256",
     "certificate_pem",
     "certificate_site_name",
+    "chain_key",
     "check_site_name",
     "csr_pem",
     "csr_site_name",
+    "entry_mac",
     "fingerprint",
     "generate_private_key",
+    "head_mac",
     "load_certificates",
     "load_csr",
     "load_private_key",
@@ -97,4 +118,5 @@ __all__ = [
     "sign",
     "verify",
     "verify_certificate",
+    "walk_chain",
 ]

@@ -128,7 +128,14 @@ def test_fetch_install_annotate_and_upload(
     assert payload["readers"] == {"c1": ["r1"], "c2": ["r1"]}
     assert all(item["annotation"]["comment"] == "" for item in payload["annotations"])
 
-    answer = upload_calibration(files, installed, runtime.annotation, runtime.engine, client=api)
+    answer = upload_calibration(
+        files,
+        installed,
+        runtime.annotation,
+        runtime.engine,
+        ledger_key=runtime.egress_key,
+        client=api,
+    )
     assert answer["site"] == "hospital-a"
     assert answer["annotations"] == len(payload["annotations"])
     stored = coordinator.calibration.annotations("cal-1")

@@ -32,7 +32,9 @@ EXPECTED = [
     "Vocabulary",
     "decode_payload",
     "encode_payload",
+    "ledger_key",
     "parse_kind",
+    "site_ledger_key",
     "validate_payload",
     "vocabulary_of",
 ]

@@ -5,11 +5,16 @@ from shared.errors import HarmoniaError, InvalidInputError
 
 EXPECTED = [
     "ENVELOPE_FIELDS",
+    "GENESIS_HASH",
     "SITE_NAME_PATTERN",
     "CanonicalJsonError",
     "CertificateAuthority",
     "CertificateError",
     "CertificateProblem",
+    "ChainBreak",
+    "ChainHead",
+    "ChainLink",
+    "ChainVerification",
     "CryptoError",
     "CsrError",
     "KeyAlgorithm",
@@ -25,11 +30,14 @@ EXPECTED = [
     "canonical_sha256",
     "certificate_pem",
     "certificate_site_name",
+    "chain_key",
     "check_site_name",
     "csr_pem",
     "csr_site_name",
+    "entry_mac",
     "fingerprint",
     "generate_private_key",
+    "head_mac",
     "load_certificates",
     "load_csr",
     "load_private_key",
@@ -39,6 +47,7 @@ EXPECTED = [
     "sign",
     "verify",
     "verify_certificate",
+    "walk_chain",
 ]
 
 
