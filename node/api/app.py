@@ -22,6 +22,7 @@ from node.api.routes import (
     tasks,
     wado,
 )
+from node.api.routes import assist as assist_routes
 from node.api.routes import audit as audit_routes
 from node.api.routes import auth as auth_routes
 from node.api.routes import export as export_routes
@@ -86,5 +87,6 @@ def create_app(settings: NodeSettings, *, runtime: NodeRuntime | None = None) ->
     app.include_router(upgrade_routes.router)
     app.include_router(export_routes.router)
     app.include_router(quality.router)
+    app.include_router(assist_routes.router)
     install_ui(app)
     return app

@@ -133,6 +133,16 @@ EXPECTED: dict[tuple[str, str], Permission | frozenset[Permission] | str] = {
     ("GET", "/api/quality/{project}/pairs"): P.VIEW_QUALITY,
     ("GET", "/api/quality/{project}/drift"): P.VIEW_QUALITY,
     ("GET", "/api/quality/{project}/checks"): P.VIEW_QUALITY,
+    # AI assistance: drafts, settings, runs, ranking, tracking
+    ("GET", "/api/projects/{project}/assist"): P.MANAGE_PROJECTS,
+    ("PUT", "/api/projects/{project}/assist"): P.MANAGE_PROJECTS,
+    ("GET", "/api/projects/{project}/assist/runs"): P.MANAGE_PROJECTS,
+    ("GET", "/api/projects/{project}/assist/ranking"): P.MANAGE_PROJECTS,
+    ("GET", "/api/projects/{project}/assist/tracking"): P.VIEW_QUALITY,
+    ("GET", "/api/tasks/{task_id}/proposals"): P.ANNOTATE,
+    ("POST", "/api/proposals/{proposal_id}/accept"): P.ANNOTATE,
+    ("POST", "/api/proposals/{proposal_id}/edit"): P.ANNOTATE,
+    ("POST", "/api/proposals/{proposal_id}/reject"): P.ANNOTATE,
 }
 
 # Plausible dummy values for path parameters (anything else gets "1").
