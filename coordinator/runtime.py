@@ -24,6 +24,7 @@ from coordinator.harmonize import (
     RoundResultStore,
     SqlRoundResults,
 )
+from coordinator.models import ModelRegistry, WeightStore
 from coordinator.settings import CoordinatorSettings
 from coordinator.store import create_database_engine, migrate
 
@@ -61,6 +62,9 @@ class CoordinatorRuntime:
         self.round_results: RoundResultStore = SqlRoundResults(self.engine)
         self.harmonization = HarmonizationService(
             self.guidelines, self.calibration, self.round_results
+        )
+        self.models = ModelRegistry(
+            self.engine, WeightStore(settings.data_dir / "models", fsync=settings.fsync)
         )
 
     def ensure_admin_token(self) -> IssuedAdminToken | None:

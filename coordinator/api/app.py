@@ -19,8 +19,10 @@ from coordinator.api.routes import (
     guidelines,
     harmonization,
     health,
+    models,
     site,
     site_calibration,
+    site_models,
     sites,
 )
 from coordinator.runtime import CoordinatorRuntime, open_coordinator
@@ -71,4 +73,6 @@ def create_app(
     app.include_router(enroll.router)
     app.include_router(site.router)
     app.include_router(site_calibration.router)
+    app.include_router(site_models.router)
+    app.include_router(models.router)
     return app

@@ -8,6 +8,7 @@ PACKAGES = [
     "coordinator.auth",
     "coordinator.consortium",
     "coordinator.guidelines",
+    "coordinator.models",
     "coordinator.store",
     "node.consortium",
 ]
@@ -36,6 +37,7 @@ def test_domain_packages_do_not_import_fastapi() -> None:
     for folder in [
         "coordinator/consortium",
         "coordinator/guidelines",
+        "coordinator/models",
         "coordinator/auth",
         "coordinator/store",
         "node/consortium",
