@@ -8,7 +8,6 @@ into registered exit codes with a one-line message, never a traceback.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -17,6 +16,7 @@ from pydantic import ValidationError
 
 from coordinator.exit_codes import ExitCode
 from shared.errors import ConfigurationError, HarmoniaError
+from shared.observability import configure_logging
 
 __all__ = ["build_parser", "main"]
 
@@ -48,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    parser.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default=None,
+        help="log lines as text (default) or one JSON object per line",
+    )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (serve, site, guideline, token, rounds, calibration, harmonization):
         module.register(subparsers)
@@ -58,11 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(args.log_level, args.log_format or "text")
     try:
         return int(args.func(args))
     except ConfigurationError as exc:

@@ -26,6 +26,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.errors import ConfigurationError
+from shared.observability import LogFormat
 
 __all__ = ["CoordinatorSettings", "DeploymentProfile"]
 
@@ -99,6 +100,15 @@ class CoordinatorSettings(BaseSettings):
     enrollment_token_hours: float = Field(default=24, gt=0)
     certificate_days: float = Field(default=365, gt=0)
     fsync: bool = True
+    log_format: LogFormat = Field(
+        default=LogFormat.TEXT, description="'json' writes one JSON object per log line."
+    )
+    metrics_token: str | None = Field(
+        default=None,
+        min_length=16,
+        description="Bearer token a monitoring host presents to read /metrics; without it, "
+        "/metrics answers loopback callers only.",
+    )
 
     @field_validator("site_api_url", "public_url")
     @classmethod

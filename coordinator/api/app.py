@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from coordinator.api.errors import install_error_handlers
+from coordinator.api.metrics import install_observability
 from coordinator.api.routes import (
     enroll,
     guidelines,
@@ -66,6 +67,7 @@ def create_app(
     if runtime is not None:
         app.state.runtime = runtime
     install_error_handlers(app)
+    install_observability(app, settings)
     app.include_router(health.router)
     app.include_router(sites.router)
     app.include_router(harmonization.router)  # before guidelines: /guidelines/{name}/diff

@@ -15,12 +15,14 @@ import ssl
 import uvicorn
 
 from coordinator.api import create_app
+from coordinator.api.metrics import readiness_of
 from coordinator.api.tls import PeerCertificateH11Protocol
 from coordinator.commands.options import add_data_dir, settings_from
 from coordinator.exit_codes import ExitCode
 from coordinator.flower_services import FlowerServices
 from coordinator.runtime import open_coordinator
 from shared.errors import ConfigurationError
+from shared.observability import Readiness, configure_logging
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -61,7 +63,9 @@ def run(args: argparse.Namespace) -> int:
         fleet_host=args.fleet_host,
         fleet_port=args.fleet_port,
         superlink_port=args.superlink_port,
+        log_format=getattr(args, "log_format", None),
     )
+    configure_logging(getattr(args, "log_level", "INFO"), settings.log_format)
     with open_coordinator(settings) as runtime:
         admin_socket = _listen(settings.host, settings.port, "port")
         try:
@@ -83,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
                 host=settings.host,
                 port=settings.port,
                 log_level="warning",
-                access_log=False,
+                log_config=None,  # the root logger's handler: text or JSON (--log-format)
+                access_log=False,  # the app writes its own access log (harmonia.access)
                 lifespan="off",
             )
         )
@@ -93,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
                 host=settings.site_host,
                 port=settings.site_port,
                 log_level="warning",
+                log_config=None,
                 access_log=False,
                 lifespan="off",
                 http=PeerCertificateH11Protocol,
@@ -112,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
         if settings.flower:
             flower = FlowerServices(settings, runtime)
             servers.append(flower.listen())
+            _add_superlink_probe(readiness_of(app), flower)
             print(f"  Fleet API:  {settings.resolved_fleet_address} (TLS)", flush=True)
             print(f"  SuperLink:  {flower.superlink.address} (loopback only)", flush=True)
         try:
@@ -143,3 +150,20 @@ async def _serve_both(*servers: tuple[uvicorn.Server, socket.socket]) -> None:
     for server, _sock in servers:
         server.should_exit = True
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _add_superlink_probe(readiness: Readiness, flower: FlowerServices) -> None:
+    """``/readyz`` also checks that the supervised SuperLink runs and listens."""
+    superlink = flower.superlink
+
+    def probe() -> tuple[bool, str]:
+        if superlink.pid is None:
+            return False, "the SuperLink is not running (it is restarted; see flower/superlink.log)"
+        try:
+            with socket.create_connection(("127.0.0.1", superlink.port), timeout=2):
+                pass
+        except OSError as exc:
+            return False, f"the SuperLink (pid {superlink.pid}) does not accept connections: {exc}"
+        return True, f"the SuperLink runs (pid {superlink.pid}) on {superlink.address}"
+
+    readiness.add("superlink", probe)
