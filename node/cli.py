@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     from node.commands import (
         audit,
         calibration,
+        egress,
         enroll,
         export,
         guideline,
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         relink,
         user,
         audit,
+        egress,
         export,
         guideline,
         project,

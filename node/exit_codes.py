@@ -17,6 +17,7 @@ class ExitCode(enum.IntEnum):
     SOURCE_UNREACHABLE = 4
     FAILED = 5
     AUDIT_TAMPERED = 6
+    EGRESS_LEDGER_TAMPERED = 7
 
 
 EXIT_HELP: dict[ExitCode, str] = {
@@ -28,4 +29,7 @@ EXIT_HELP: dict[ExitCode, str] = {
     ExitCode.FAILED: "the operation failed: the message says why",
     ExitCode.AUDIT_TAMPERED: "the audit log failed verification: the message names the first "
     "bad entry; keep the data directory as it is and tell the node's data protection officer",
+    ExitCode.EGRESS_LEDGER_TAMPERED: "the egress ledger failed verification: the message names "
+    "the first bad entry; keep the data directory as it is, export the ledger for the record and "
+    "tell the node's data protection officer",
 }

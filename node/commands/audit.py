@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 
 from node.audit import verify_audit_log
-from node.commands.options import add_data_dir, settings_from
+from node.commands.options import add_data_dir, add_expect_head, parse_head, settings_from
 from node.exit_codes import ExitCode
 from node.runtime import open_node
-from shared.errors import ConfigurationError
 
 __all__ = ["register"]
 
@@ -25,13 +24,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "verify", help="walk the hash chain; exit 6 naming the first tampered entry"
     )
     add_data_dir(verify)
-    verify.add_argument(
-        "--expect-head",
-        metavar="SEQ:HASH",
-        default=None,
-        help="a head printed by an earlier verify and kept off the node: the log must still "
-        "hold that entry with that hash (detects a rollback to an old copy)",
-    )
+    add_expect_head(verify, "log")
     verify.set_defaults(func=_verify)
     export = actions.add_parser("export", help="write every entry as one JSON object per line")
     add_data_dir(export)
@@ -40,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _verify(args: argparse.Namespace) -> int:
-    anchor = _anchor(args.expect_head) if args.expect_head else None
+    anchor = parse_head(args.expect_head, "audit verify")
     with open_node(settings_from(args)) as runtime:
         result = verify_audit_log(runtime.audit, anchor=anchor)
     for warning in result.warnings:
@@ -54,17 +47,6 @@ def _verify(args: argparse.Namespace) -> int:
     head = f"{result.head_seq}:{result.head_hash}"
     print(f"audit log intact: {result.entries} entries (head {head})")
     return ExitCode.OK
-
-
-def _anchor(text: str) -> tuple[int, str]:
-    seq, _, digest = text.partition(":")
-    if not seq.isdigit() or len(digest) != 64:
-        raise ConfigurationError(
-            f"--expect-head {text!r} must read SEQ:HASH, as `audit verify` prints the head "
-            "(e.g. 42:3f9a...)",
-            setting="expect_head",
-        )
-    return int(seq), digest.lower()
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from node.settings import NodeSettings
+from shared.errors import ConfigurationError
 
-__all__ = ["add_data_dir", "settings_from"]
+__all__ = ["add_data_dir", "add_expect_head", "parse_head", "settings_from"]
 
 
 def add_data_dir(parser: argparse.ArgumentParser) -> None:
@@ -29,3 +30,34 @@ def settings_from(args: argparse.Namespace, **fields: Any) -> NodeSettings:
     """
     given = {key: value for key, value in fields.items() if value is not None}
     return NodeSettings(data_dir=args.data_dir, **given)
+
+
+def add_expect_head(parser: argparse.ArgumentParser, log: str) -> None:
+    """Add ``--expect-head SEQ:HASH`` to a ``verify`` of a hash-chained ``log``."""
+    parser.add_argument(
+        "--expect-head",
+        metavar="SEQ:HASH",
+        default=None,
+        help=f"a head printed by an earlier verify and kept off the node: the {log} must still "
+        "hold that entry with that hash (detects a rollback to an old copy)",
+    )
+
+
+def parse_head(text: str | None, command: str) -> tuple[int, str] | None:
+    """``--expect-head``'s ``(seq, hash)``, or None when not given.
+
+    Raises
+    ------
+    ConfigurationError
+        It does not read ``SEQ:HASH``.
+    """
+    if text is None:
+        return None
+    seq, _, digest = text.partition(":")
+    if not seq.isdigit() or len(digest) != 64:
+        raise ConfigurationError(
+            f"--expect-head {text!r} must read SEQ:HASH, as `{command}` prints the head "
+            "(e.g. 42:3f9a...)",
+            setting="expect_head",
+        )
+    return int(seq), digest.lower()

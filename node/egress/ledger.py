@@ -179,17 +179,18 @@ class EgressLedger:
         self._clock = clock
 
     def initialise(self) -> None:
-        """Seal a head that has no MAC yet (a new or pre-0005 ledger) with this key, once."""
+        """Seal the genesis head with this node's key, once (idempotent).
+
+        Only an empty ledger's head is sealed here: a head that names entries
+        but has no MAC (a ledger written before it was keyed, or one whose MAC
+        someone cleared) is never sealed after the fact, and fails verification.
+        """
         with self.engine.begin() as connection:
-            head = connection.execute(
-                select(_head).where(_head.c.id == _HEAD_ID, _head.c.mac == "")
-            ).one_or_none()
-            if head is not None:
-                connection.execute(
-                    update(_head)
-                    .where(_head.c.id == _HEAD_ID, _head.c.mac == "")
-                    .values(mac=head_mac(self.key, int(head.seq), str(head.entry_hash)))
-                )
+            connection.execute(
+                update(_head)
+                .where(_head.c.id == _HEAD_ID, _head.c.seq == 0, _head.c.mac == "")
+                .values(mac=head_mac(self.key, 0, GENESIS_HASH))
+            )
 
     def now(self) -> str:
         """The current time as the ledger writes it (ISO 8601, UTC, microseconds)."""

@@ -2,8 +2,8 @@
 
 ``egress_ledger.mac`` and ``egress_head.mac`` hold HMACs under a key derived
 from the site secret (see :mod:`node.egress.ledger`). Entries written before
-this revision keep an empty MAC; the head is sealed when the node next opens,
-and from then on the head's MAC covers them through the chain.
+this revision keep an empty MAC and their head none: such a ledger (only
+development nodes wrote one) cannot be proven intact and fails verification.
 
 ``node_alerts`` holds what an administrator must see in the UI (a refused
 guideline release), until one of them dismisses it.

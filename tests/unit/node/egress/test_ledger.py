@@ -148,20 +148,23 @@ def test_an_entry_beyond_the_head_is_detected(keyed: EgressGate, engine: Engine)
     assert result.first_bad_seq == 3 and "beyond the sealed head" in (result.problem or "")
 
 
-def test_entries_written_before_the_ledger_was_keyed_are_sealed_by_the_head(
-    engine: Engine, clock: Clock
-) -> None:
+def test_a_head_whose_mac_was_cleared_is_not_resealed(keyed: EgressGate, engine: Engine) -> None:
+    _fill(keyed, 2)
+    _sql(engine, "UPDATE egress_head SET mac = ''")
+    keyed.ledger.initialise()  # the node opening again must not bless the head
+    result = keyed.ledger.verify()
+    assert result.first_bad_seq == 2 and "head's MAC" in (result.problem or "")
+
+
+def test_unkeyed_entries_pass_only_before_the_first_keyed_one(engine: Engine, clock: Clock) -> None:
     legacy = EgressGate(engine, site="hospital-a", rules=RULES, clock=clock)
     _fill(legacy, 2)
-    _sql(engine, *DROP, "UPDATE egress_ledger SET mac = ''", "UPDATE egress_head SET mac = ''")
-    ledger = EgressLedger(engine, key=KEY)
-    ledger.initialise()  # what the node does when it opens after the upgrade
+    _sql(engine, *DROP, "UPDATE egress_ledger SET mac = ''")
     keyed = EgressGate(engine, site="hospital-a", rules=RULES, ledger_key=KEY, clock=clock)
-    _fill(keyed, 2)
-    assert ledger.verify().intact
-    # an unkeyed entry after a keyed one is a forgery
+    _fill(keyed, 2)  # the head's MAC now covers the unkeyed entries through the chain
+    assert keyed.ledger.verify().intact
     _sql(engine, "UPDATE egress_ledger SET mac = '' WHERE seq = 4")
-    result = ledger.verify()
+    result = keyed.ledger.verify()
     assert result.first_bad_seq == 4 and "MAC" in (result.problem or "")
 
 
