@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     from node.commands import (
         audit,
         calibration,
+        doctor,
         egress,
         enroll,
         export,
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         project,
         enroll,
         calibration,
+        doctor,
     ):
         module.register(subparsers)
     return parser
