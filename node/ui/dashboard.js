@@ -5,7 +5,8 @@
 
 import { announce, get, showError } from "./api.js";
 import { barChart, formatValue, heatMap, lineChart } from "./charts.js";
-import { field, h, replace, uniqueId } from "./dom.js";
+import { section, table } from "./common/layout.js";
+import { field, h, replace } from "./dom.js";
 import { navigate } from "./router.js";
 
 const VIEWS = [
@@ -79,11 +80,6 @@ async function renderPicker(container) {
   );
 }
 
-function section(title, ...children) {
-  const id = uniqueId("section");
-  return h("section", { class: "card", "aria-labelledby": id }, h("h2", { id, text: title }), ...children);
-}
-
 function summary(data, period) {
   const counts = Object.entries(data.tasks.by_status || {}).map(([s, n]) => `${n} ${s}`).join(", ");
   const select = h("select", {
@@ -111,16 +107,6 @@ function exports(project, period) {
       })));
   });
   return section("Export", h("ul", { class: "exports" }, links));
-}
-
-function table(caption, columns, rows) {
-  return h("div", { class: "table-wrap" },
-    h("table", {},
-      h("caption", { class: "muted", text: caption }),
-      h("thead", {}, h("tr", {}, columns.map(([, title]) => h("th", { scope: "col", text: title })))),
-      h("tbody", {}, rows.length
-        ? rows.map((row) => h("tr", {}, columns.map(([key, , format]) => h("td", { text: format ? format(row[key], row) : String(row[key] ?? "—") }))))
-        : h("tr", {}, h("td", { colspan: columns.length, class: "empty", text: "No figures yet." })))));
 }
 
 const number = (v) => formatValue(v);

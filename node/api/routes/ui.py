@@ -1,7 +1,9 @@
 """The annotator web UI: static ES modules under ``/ui/``, a strict CSP, ``/`` → ``/ui/``.
 
 The files live in the ``node/ui`` package directory and ship in the wheel as
-package data. Every ``/ui`` response carries a Content-Security-Policy that
+package data; ``/ui/common/`` serves the modules the coordinator's dashboard
+shares (``shared/ui``: DOM building, charts). Every ``/ui`` response carries
+a Content-Security-Policy that
 allows only the node's own scripts, styles, images and API (no inline script,
 no third-party origin), so an injected string in an annotation comment or a
 DICOM header cannot run as code in a reader's session.
@@ -20,7 +22,13 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-__all__ = ["CONTENT_SECURITY_POLICY", "UI_PREFIX", "install_ui", "ui_directory"]
+__all__ = [
+    "CONTENT_SECURITY_POLICY",
+    "UI_PREFIX",
+    "common_ui_directory",
+    "install_ui",
+    "ui_directory",
+]
 
 UI_PREFIX = "/ui"
 
@@ -62,6 +70,11 @@ def ui_directory() -> Path:
     return Path(str(resources.files("node").joinpath("ui")))
 
 
+def common_ui_directory() -> Path:
+    """The modules both UIs share, served at ``/ui/common/``."""
+    return Path(str(resources.files("shared").joinpath("ui")))
+
+
 class _SecuredStaticFiles(StaticFiles):
     """Static files with the UI's security headers on every answer (404s included)."""
 
@@ -83,4 +96,6 @@ class _SecuredStaticFiles(StaticFiles):
 def install_ui(app: FastAPI) -> None:
     """Serve the UI at ``/ui/`` and redirect ``/`` there."""
     app.include_router(router)
+    common = _SecuredStaticFiles(directory=common_ui_directory())
+    app.mount(f"{UI_PREFIX}/common", common, name="ui-common")
     app.mount(UI_PREFIX, _SecuredStaticFiles(directory=ui_directory(), html=True), name="ui")

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from node.api.app import create_app
-from node.api.routes.ui import CONTENT_SECURITY_POLICY, ui_directory
+from node.api.routes.ui import CONTENT_SECURITY_POLICY, common_ui_directory, ui_directory
 from node.runtime import NodeRuntime
 
 
@@ -68,8 +68,24 @@ def test_ui_has_no_inline_script_or_style_and_fetches_nothing_from_outside() -> 
             assert "innerHTML" not in text and "eval(" not in text, path
 
 
+def _served_file(module: Path, target: str) -> Path:
+    """The file an import resolves to as served: ``/ui/common/`` is ``shared/ui``."""
+    url = (module.parent / target).resolve().relative_to(Path(ui_directory()).resolve())
+    if url.parts and url.parts[0] == "common":
+        return Path(common_ui_directory()).joinpath(*url.parts[1:])
+    return Path(ui_directory()).joinpath(url)
+
+
 def test_every_module_an_import_names_exists() -> None:
     root = ui_directory()
     for module in sorted(root.rglob("*.js")):
         for target in re.findall(r'from "(\.[^"]+)"', module.read_text()):
-            assert (module.parent / target).resolve().is_file(), f"{module.name} imports {target}"
+            assert _served_file(module, target).is_file(), f"{module.name} imports {target}"
+
+
+def test_the_shared_modules_are_served_under_common(client: TestClient) -> None:
+    charts = client.get("/ui/common/charts.js")
+    assert charts.status_code == 200
+    assert charts.headers["content-type"].startswith("text/javascript")
+    assert charts.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert "export function barChart" in charts.text
