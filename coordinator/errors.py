@@ -5,7 +5,8 @@ One root, :class:`CoordinatorError`, under :class:`shared.errors.HarmoniaError`:
     CoordinatorError
     ├── NotFoundError                   no such site, guideline release or token (404)
     ├── AuthError                       no, unknown, revoked or expired admin token (401)
-    │   └── PermissionDeniedError       a valid token whose role lacks the permission (403)
+    │   ├── PermissionDeniedError       a valid token whose role lacks the permission (403)
+    │   └── CsrfError                   a dashboard session's change without its CSRF token (403)
     ├── SiteExistsError                 a site name already taken (409)
     ├── EnrollmentError                 an enrollment the coordinator refuses
     │   ├── TokenUnknownError           no such enrollment token (401)
@@ -39,6 +40,7 @@ __all__ = [
     "CertificateRequiredError",
     "ClientCertificateError",
     "CoordinatorError",
+    "CsrfError",
     "EnrollmentError",
     "GuidelineVersionError",
     "InvalidGuidelineError",
@@ -80,6 +82,10 @@ class PermissionDeniedError(AuthError):
     def __init__(self, message: str, *, permission: str) -> None:
         super().__init__(message)
         self.permission = permission
+
+
+class CsrfError(AuthError):
+    """A dashboard-session request that changes state without the session's CSRF token."""
 
 
 class SiteExistsError(CoordinatorError):

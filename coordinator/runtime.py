@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import timedelta
 from types import TracebackType
 
-from coordinator.auth import AdminTokenService, IssuedAdminToken, Role
+from coordinator.auth import AdminSessionService, AdminTokenService, IssuedAdminToken, Role
 from coordinator.consortium import (
     ConsortiumKeys,
     EnrollmentService,
+    SiteActivity,
     SiteService,
     load_or_create_keys,
 )
@@ -25,6 +26,7 @@ from coordinator.harmonize import (
     SqlRoundResults,
 )
 from coordinator.models import ModelRegistry, WeightStore
+from coordinator.rounds import RoundHistory, RoundStore
 from coordinator.settings import CoordinatorSettings
 from coordinator.store import create_database_engine, migrate
 
@@ -46,6 +48,7 @@ class CoordinatorRuntime:
         self.engine = create_database_engine(settings.resolved_database_url, durable=settings.fsync)
         migrate(self.engine)
         self.tokens = AdminTokenService(self.engine)
+        self.sessions = AdminSessionService(self.engine, self.tokens)
         self.sites = SiteService(
             self.engine, default_token_ttl=timedelta(hours=settings.enrollment_token_hours)
         )
@@ -66,6 +69,8 @@ class CoordinatorRuntime:
         self.models = ModelRegistry(
             self.engine, WeightStore(settings.data_dir / "models", fsync=settings.fsync)
         )
+        self.site_activity = SiteActivity(self.engine)
+        self.rounds = RoundHistory(RoundStore(settings.data_dir))
 
     def ensure_admin_token(self) -> IssuedAdminToken | None:
         """Create the first coordinator-admin token when there is none.

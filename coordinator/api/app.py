@@ -3,7 +3,8 @@
 One app, served on two listeners by ``harmonia-coordinator serve``: the admin
 listener (plain HTTP, 127.0.0.1 by default) and the site listener (HTTPS,
 client certificate required; see :mod:`coordinator.api.tls`). Site routes
-need the TLS extension only the site listener sets.
+need the TLS extension only the site listener sets. The dashboard is served
+at ``/ui/`` (:mod:`coordinator.api.routes.ui`).
 """
 
 from __future__ import annotations
@@ -16,15 +17,20 @@ from fastapi import FastAPI
 from coordinator.api.errors import install_error_handlers
 from coordinator.api.metrics import install_observability
 from coordinator.api.routes import (
+    auth,
+    dashboard,
     enroll,
+    guideline_drafts,
     guidelines,
     harmonization,
     health,
     models,
     site,
     site_calibration,
+    site_health,
     site_models,
     sites,
+    ui,
 )
 from coordinator.runtime import CoordinatorRuntime, open_coordinator
 from coordinator.settings import CoordinatorSettings
@@ -70,11 +76,16 @@ def create_app(
     install_observability(app, settings)
     app.include_router(health.router)
     app.include_router(sites.router)
+    app.include_router(auth.router)
+    app.include_router(dashboard.router)
     app.include_router(harmonization.router)  # before guidelines: /guidelines/{name}/diff
+    app.include_router(guideline_drafts.router)
     app.include_router(guidelines.router)
     app.include_router(enroll.router)
     app.include_router(site.router)
     app.include_router(site_calibration.router)
     app.include_router(site_models.router)
     app.include_router(models.router)
+    app.include_router(site_health.router)
+    ui.install_ui(app)
     return app

@@ -1,11 +1,14 @@
 """Typed FastAPI dependencies: the runtime, the admin principal, the calling site.
 
 Admin routes name the permission they need (``principal: Viewer``); a caller
-sends ``Authorization: Bearer <admin token>``: none or a bad one answers 401,
-a role without the permission 403. Site routes take ``site: EnrolledSite``: the
+sends ``Authorization: Bearer <admin token>``, or is a dashboard session (the
+``harmonia_coordinator_session`` cookie, whose requests that change state must
+also send the session's CSRF token in ``X-CSRF-Token``): none or a bad one
+answers 401, a role without the permission or a missing CSRF token 403.
+Site routes take ``site: EnrolledSite``: the
 client certificate the TLS layer verified must chain to the consortium CA, be
 one the coordinator issued, and be neither revoked nor of a revoked site (401
-when none was presented, 403 otherwise).
+when none was presented, 403 otherwise); each such call marks the site seen.
 """
 
 from __future__ import annotations
@@ -14,15 +17,22 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from coordinator.api.tls import client_certificate_chain
 from coordinator.auth import AdminPrincipal, Permission
-from coordinator.errors import AuthError, CertificateRejectedError, CertificateRequiredError
+from coordinator.errors import (
+    AuthError,
+    CertificateRejectedError,
+    CertificateRequiredError,
+    CsrfError,
+)
 from coordinator.runtime import CoordinatorRuntime
 from shared.crypto import CertificateError, load_certificates, verify_certificate
 
 __all__ = [
+    "CSRF_HEADER",
+    "SESSION_COOKIE",
     "CurrentAdmin",
     "EnrolledSite",
     "GuidelineEditor",
@@ -35,7 +45,13 @@ __all__ = [
     "requires",
 ]
 
+SESSION_COOKIE = "harmonia_coordinator_session"
+"""The dashboard's session cookie (named apart from the node's: cookies ignore ports)."""
+CSRF_HEADER = "X-CSRF-Token"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
 _bearer = HTTPBearer(auto_error=False)
+_cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False)
 
 
 def get_runtime(request: Request) -> CoordinatorRuntime:
@@ -48,13 +64,33 @@ Runtime = Annotated[CoordinatorRuntime, Depends(get_runtime)]
 
 
 def current_admin(
+    request: Request,
     runtime: Runtime,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    session_id: Annotated[str | None, Depends(_cookie)],
 ) -> AdminPrincipal:
-    """The admin a bearer token acts as."""
-    if credentials is None:
-        raise AuthError("send 'Authorization: Bearer <admin token>' (see 'token create')")
-    return runtime.tokens.resolve(credentials.credentials)
+    """The admin a bearer token, else a dashboard session, acts as.
+
+    For a session, ``request.state.admin_session`` holds its
+    :class:`~coordinator.auth.AdminSession`.
+    """
+    if credentials is not None:
+        return runtime.tokens.resolve(credentials.credentials)
+    if session_id:
+        session = runtime.sessions.resolve(session_id)
+        if request.method not in _SAFE_METHODS and not session.csrf_matches(
+            request.headers.get(CSRF_HEADER)
+        ):
+            raise CsrfError(
+                f"missing or wrong {CSRF_HEADER} header: send the csrf_token that "
+                "/api/v1/auth/login or /api/v1/auth/me returned"
+            )
+        request.state.admin_session = session
+        return session.principal
+    raise AuthError(
+        "send 'Authorization: Bearer <admin token>' (see 'token create'), or sign in to the "
+        "dashboard at /ui/"
+    )
 
 
 CurrentAdmin = Annotated[AdminPrincipal, Depends(current_admin)]
@@ -110,6 +146,7 @@ def enrolled_site(request: Request, runtime: Runtime) -> str:
         raise CertificateRejectedError(
             f"site {site!r} was revoked by the consortium; it can no longer call the site API"
         )
+    runtime.site_activity.seen(site)
     return site
 
 

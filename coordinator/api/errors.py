@@ -21,6 +21,7 @@ from coordinator.errors import (
     CalibrationUploadError,
     CertificateRejectedError,
     CertificateRequiredError,
+    CsrfError,
     GuidelineVersionError,
     InvalidGuidelineError,
     NotFoundError,
@@ -42,6 +43,7 @@ _log = logging.getLogger(__name__)
 
 _STATUS: tuple[tuple[type[HarmoniaError], int], ...] = (
     (PermissionDeniedError, 403),
+    (CsrfError, 403),
     (AuthError, 401),
     (NotFoundError, 404),
     (SiteExistsError, 409),

@@ -43,6 +43,17 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
+def _principal(token_row: AdminTokenRow, user: AdminUserRow) -> AdminPrincipal:
+    if token_row.revoked_at is not None:
+        raise AuthError(f"admin token {token_row.name!r} was revoked; create a new one")
+    expires = _aware(token_row.expires_at)
+    if expires is not None and expires <= datetime.now(UTC):
+        raise AuthError(f"admin token {token_row.name!r} expired; create a new one")
+    if user.disabled:
+        raise AuthError(f"admin user {user.username!r} is disabled")
+    return AdminPrincipal(user.username, Role(user.role), token_row.token_id)
+
+
 class AdminTokenService:
     """Creates admin users and tokens, and resolves a token to its principal."""
 
@@ -107,15 +118,19 @@ class AdminTokenService:
             ).one_or_none()
         if row is None:
             raise AuthError("unknown admin token; check it was copied whole, or create a new one")
-        token_row, user = row
-        if token_row.revoked_at is not None:
-            raise AuthError(f"admin token {token_row.name!r} was revoked; create a new one")
-        expires = _aware(token_row.expires_at)
-        if expires is not None and expires <= datetime.now(UTC):
-            raise AuthError(f"admin token {token_row.name!r} expired; create a new one")
-        if user.disabled:
-            raise AuthError(f"admin user {user.username!r} is disabled")
-        return AdminPrincipal(user.username, Role(user.role), token_row.token_id)
+        return _principal(*row)
+
+    def principal(self, token_id: str) -> AdminPrincipal:
+        """The principal of token ``token_id`` (a dashboard session acts as its token)."""
+        with Session(self.engine) as session:
+            row = session.execute(
+                select(AdminTokenRow, AdminUserRow)
+                .join(AdminUserRow, AdminUserRow.id == AdminTokenRow.user_id)
+                .where(AdminTokenRow.token_id == token_id)
+            ).one_or_none()
+        if row is None:
+            raise AuthError("the admin token of this session no longer exists; sign in again")
+        return _principal(*row)
 
     def revoke(self, token_id: str) -> None:
         """Revoke a token by id."""

@@ -1,5 +1,10 @@
-"""The coordinator's guideline registry: versions and their Ed25519-signed releases."""
+"""The coordinator's guideline registry: versions and their Ed25519-signed releases.
 
+:func:`check_draft` checks a draft (schema, version, diff against the newest
+release) without publishing it.
+"""
+
+from coordinator.guidelines.authoring import DraftCheck, check_draft
 from coordinator.guidelines.releases import (
     RELEASE_KIND,
     GuidelineReleases,
@@ -10,8 +15,10 @@ from coordinator.guidelines.versions import parse_version
 
 __all__ = [
     "RELEASE_KIND",
+    "DraftCheck",
     "GuidelineReleases",
     "ReleaseInfo",
+    "check_draft",
     "parse_guideline_document",
     "parse_version",
 ]

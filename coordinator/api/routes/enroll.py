@@ -40,4 +40,5 @@ def enroll(body: EnrollmentBody, runtime: Runtime) -> EnrollmentResponse:
     result = runtime.enrollment.enroll(
         EnrollmentRequest(body.token, body.site, body.csr_pem, body.supernode_public_key_pem)
     )
+    runtime.site_activity.enrolled(result.site, body.software_version)
     return EnrollmentResponse(**result.to_json())

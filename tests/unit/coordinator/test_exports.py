@@ -9,6 +9,7 @@ PACKAGES = [
     "coordinator.consortium",
     "coordinator.guidelines",
     "coordinator.models",
+    "coordinator.rounds",
     "coordinator.store",
     "node.consortium",
 ]
@@ -39,6 +40,7 @@ def test_domain_packages_do_not_import_fastapi() -> None:
         "coordinator/guidelines",
         "coordinator/models",
         "coordinator/auth",
+        "coordinator/rounds",
         "coordinator/store",
         "node/consortium",
     ]:
