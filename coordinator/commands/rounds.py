@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from coordinator.commands.options import add_data_dir, settings_from
+from coordinator.commands.training import register_train
 from coordinator.exit_codes import ExitCode
 from coordinator.rounds import RoundStore, harmonization_result
 from coordinator.runtime import open_coordinator
@@ -52,6 +53,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     stats.add_argument("--wait-nodes", type=float, default=30.0, metavar="SECONDS")
     stats.add_argument("--reply-timeout", type=float, default=60.0, metavar="SECONDS")
     stats.set_defaults(func=_stats)
+    register_train(actions)
     show = actions.add_parser("show", help="print a stored round's result (JSON)")
     add_data_dir(show)
     show.add_argument("round_id", nargs="?", help="default: the latest")

@@ -11,6 +11,7 @@ from node.api import create_app
 from node.api.metrics import readiness_of
 from node.commands.options import add_data_dir, settings_from
 from node.exit_codes import ExitCode
+from node.learn.service import learning_service_for
 from node.observability import listening_probe, process_probe
 from node.runtime import open_node
 from node.supernode import supernode_for
@@ -103,6 +104,10 @@ def run(args: argparse.Namespace) -> int:
         if scp is not None:
             print(f"  C-STORE:  {settings.ae_title}@{settings.host}:{scp.port}", flush=True)
         supernode = supernode_for(settings.data_dir)
+        learning = learning_service_for(settings.data_dir) if supernode is not None else None
+        if learning is not None:
+            learning.start()
+            print(f"  Learning: service on {settings.data_dir / 'learn'}", flush=True)
         if supernode is not None:
             supernode.start()
             readiness.add("supernode", process_probe(lambda: supernode.pid, "the SuperNode"))
@@ -115,6 +120,8 @@ def run(args: argparse.Namespace) -> int:
         finally:
             if supernode is not None:
                 supernode.stop()
+            if learning is not None:
+                learning.stop()
             if scp is not None:
                 scp.stop()
     return ExitCode.OK if server.started else ExitCode.FAILED

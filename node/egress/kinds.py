@@ -10,7 +10,10 @@ the value. The checks live in :mod:`node.egress.payloads`.
 ========================  ==========  ============================================
 kind                      purpose     payload
 ========================  ==========  ============================================
-model_update              training    ``arrays`` {name: float array}, ``metadata``
+model_update              training    ``arrays`` {name: float array, or int8 with
+                                      ``metadata.compression`` int8}, ``metadata``
+evaluation_metrics        training    ``metrics`` {``count``, ``<figure>_sum``}: a
+                                      site's noised validation figures
 agreement_statistics      statistics  ``guideline``, ``statistics`` [{label,
                                       statistic, arrays}] (``shared.agreement``
                                       statistics types, by their ``to_arrays``)
@@ -50,6 +53,7 @@ class MessageKind(enum.StrEnum):
     """The message kinds a node may send out; nothing else leaves."""
 
     MODEL_UPDATE = "model_update"
+    EVALUATION_METRICS = "evaluation_metrics"
     AGREEMENT_STATISTICS = "agreement_statistics"
     DIVERSITY_STATISTICS = "diversity_statistics"
     CALIBRATION_ANNOTATIONS = "calibration_annotations"
@@ -60,6 +64,7 @@ class MessageKind(enum.StrEnum):
 
 PURPOSE_OF: Mapping[MessageKind, Purpose | None] = {
     MessageKind.MODEL_UPDATE: Purpose.TRAINING,
+    MessageKind.EVALUATION_METRICS: Purpose.TRAINING,
     MessageKind.AGREEMENT_STATISTICS: Purpose.STATISTICS,
     MessageKind.DIVERSITY_STATISTICS: Purpose.STATISTICS,
     MessageKind.CALIBRATION_ANNOTATIONS: None,

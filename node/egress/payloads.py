@@ -50,13 +50,22 @@ _ENROLLMENT_TOKEN = re.compile(r"^hce\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.[A-
 
 _MODEL_METADATA: Mapping[str, type | tuple[type, ...]] = {
     "clip_norm": (int, float),
+    "compression": str,
     "epochs": int,
+    "guideline": str,
+    "guideline_version": str,
     "model": str,
     "model_version": str,
     "noise_multiplier": (int, float),
     "num_examples": int,
     "train_loss": (int, float),
+    "update": str,
 }
+_MODEL_CODES: Mapping[str, frozenset[str]] = {
+    "compression": frozenset({"none", "fp16", "int8"}),
+    "update": frozenset({"delta", "weights"}),
+}
+_EVALUATION_FIGURES = frozenset({"count", "loss_sum", "dice_sum", "accuracy_sum"})
 _STATISTICS_CODES = frozenset({"iou", "distance_mm"})  # DetectionStats.score
 _HEALTH_COUNTERS = ("annotations", "instances", "series", "studies", "tasks_done", "tasks_open")
 _HISTOGRAMS: Mapping[str, frozenset[str] | None] = {
@@ -171,22 +180,39 @@ def _model_update(check: _Check, payload: Mapping[str, Any]) -> None:
     arrays = check.mapping(payload["arrays"], "$.arrays")
     if not arrays:
         raise check.refuse("$.arrays", "is empty")
+    metadata = check.mapping(payload.get("metadata", {}), "$.metadata")
+    kinds = "fi" if metadata.get("compression") == "int8" else "f"
     total = 0
     for name, array in arrays.items():
         path = f"$.arrays.{name}"
         check.pattern(name, "$.arrays.<key>", _ARRAY_NAME, "a layer name ([A-Za-z0-9_.-])")
-        total += check.numeric_array(array, path, "f").nbytes
+        value = check.numeric_array(array, path, kinds)
+        if value.dtype.kind == "i" and value.dtype != np.int8:
+            raise check.refuse(path, "integer arrays of an int8 update must be int8")
+        total += value.nbytes
     if total > check.rules.max_model_bytes:
         raise check.refuse("$.arrays", f"total {total} bytes, over {check.rules.max_model_bytes}")
-    metadata = check.mapping(payload.get("metadata", {}), "$.metadata")
     check.keys(metadata, "$.metadata", set(), set(_MODEL_METADATA))
     for key, value in metadata.items():
-        if _MODEL_METADATA[key] is str:
+        if key in _MODEL_CODES:
+            if value not in _MODEL_CODES[key]:
+                raise check.refuse(
+                    f"$.metadata.{key}", f"must be one of {sorted(_MODEL_CODES[key])}"
+                )
+        elif _MODEL_METADATA[key] is str:
             check.pattern(value, f"$.metadata.{key}", _IDENT, "an identifier")
         else:
             check.number(value, f"$.metadata.{key}", _MODEL_METADATA[key])
             if value < 0:
                 raise check.refuse(f"$.metadata.{key}", "must not be negative")
+
+
+def _evaluation_metrics(check: _Check, payload: Mapping[str, Any]) -> None:
+    check.keys(payload, "$", {"metrics"})
+    metrics = check.mapping(payload["metrics"], "$.metrics")
+    check.keys(metrics, "$.metrics", {"count"}, set(_EVALUATION_FIGURES))
+    for key, value in metrics.items():
+        check.number(value, f"$.metrics.{key}", (int, float))
 
 
 def _agreement_statistics(check: _Check, payload: Mapping[str, Any]) -> None:
@@ -366,6 +392,7 @@ def _guideline_ack(check: _Check, payload: Mapping[str, Any]) -> None:
 
 _VALIDATORS: Mapping[MessageKind, Callable[[_Check, Mapping[str, Any]], None]] = {
     MessageKind.MODEL_UPDATE: _model_update,
+    MessageKind.EVALUATION_METRICS: _evaluation_metrics,
     MessageKind.AGREEMENT_STATISTICS: _agreement_statistics,
     MessageKind.DIVERSITY_STATISTICS: _diversity_statistics,
     MessageKind.CALIBRATION_ANNOTATIONS: _calibration_annotations,

@@ -16,7 +16,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +59,27 @@ class Federation:
     nodes: dict[str, subprocess.Popen[bytes]]
     node_dirs: dict[str, Path]
     logs: Path
+    node_ports: dict[str, int] | None = None
+
+    def start_node(self, site: str) -> subprocess.Popen[bytes]:
+        """(Re)start ``site``'s ``serve`` on its port and wait until it is healthy."""
+        ports = self.node_ports if self.node_ports is not None else {}
+        self.node_ports = ports
+        port = ports.setdefault(site, free_port())
+        with open(self.logs / f"{site}.log", "ab") as log:
+            process = subprocess.Popen(
+                [
+                    *(sys.executable, "-m", "node.cli", "serve"),
+                    *("--data-dir", str(self.node_dirs[site])),
+                    *("--host", "127.0.0.1", "--port", str(port)),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=environment(),
+            )
+        self.nodes[site] = process
+        wait_healthy(f"http://127.0.0.1:{port}", process)
+        return process
 
     def round(self, *args: str, check: bool = True) -> dict[str, Any]:
         result = cli(
@@ -98,9 +119,17 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def running_federation(
-    root: Path, sites: Sequence[str], *, policy_epsilon: float = 7.5
+    root: Path,
+    sites: Sequence[str],
+    *,
+    policy_epsilon: float = 7.5,
+    prepare: Callable[[Path, int], None] | None = None,
 ) -> Iterator[Federation]:
-    """A coordinator and one node per site (readings from ``PLANS`` a, b, c...)."""
+    """A coordinator and one node per site (readings from ``PLANS`` a, b, c...).
+
+    ``prepare(data_dir, index)``, when given, fills each node instead (the
+    training rounds' phantom lesions and policies).
+    """
     port, site_port, fleet_port, superlink_port = (free_port() for _ in range(4))
     coordinator_dir = root / "coordinator"
     with open(root / "coordinator.log", "wb") as log:
@@ -134,21 +163,13 @@ def running_federation(
                 "--token",
                 match.group(1),
             )
-            prepare_site(data_dir, PLANS["abc"[index]], seed=index)
-            write_policy(data_dir, epsilon=policy_epsilon, delta=1e-4, allow_noise_free=True)
+            if prepare is None:
+                prepare_site(data_dir, PLANS["abc"[index]], seed=index)
+                write_policy(data_dir, epsilon=policy_epsilon, delta=1e-4, allow_noise_free=True)
+            else:
+                prepare(data_dir, index)
             federation.node_dirs[site] = data_dir
-            node_port = free_port()
-            with open(root / f"{site}.log", "wb") as log:
-                nodes[site] = subprocess.Popen(
-                    [
-                        *(sys.executable, "-m", "node.cli", "serve", "--data-dir", str(data_dir)),
-                        *("--host", "127.0.0.1", "--port", str(node_port)),
-                    ],
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    env=environment(),
-                )
-            wait_healthy(f"http://127.0.0.1:{node_port}", nodes[site])
+            federation.start_node(site)
         yield federation
     finally:
         for process in nodes.values():
