@@ -13,6 +13,7 @@ import socket
 
 import uvicorn
 
+from coordinator.capture import listener_protocol
 from coordinator.fleet_proxy import create_fleet_proxy
 from coordinator.runtime import CoordinatorRuntime
 from coordinator.settings import CoordinatorSettings
@@ -49,6 +50,7 @@ class FlowerServices:
                 lifespan="off",
                 ssl_certfile=str(keys.server_certificate_path),
                 ssl_keyfile=str(keys.server_key_path),
+                http=listener_protocol(settings.capture_dir, "fleet"),
             )
         )
         self._socket: socket.socket | None = None

@@ -100,6 +100,11 @@ class CoordinatorSettings(BaseSettings):
     enrollment_token_hours: float = Field(default=24, gt=0)
     certificate_days: float = Field(default=365, gt=0)
     fsync: bool = True
+    capture_dir: Path | None = Field(
+        default=None,
+        description="Development and tests only: append every byte the admin, site and Fleet "
+        "listeners receive (after TLS) to files in this directory, one per connection.",
+    )
     log_format: LogFormat = Field(
         default=LogFormat.TEXT, description="'json' writes one JSON object per log line."
     )
@@ -155,6 +160,12 @@ class CoordinatorSettings(BaseSettings):
         if not self.fsync:
             raise ConfigurationError(
                 "production profile: fsync cannot be disabled", setting="fsync"
+            )
+        if self.capture_dir is not None:
+            raise ConfigurationError(
+                "production profile: capture_dir records every byte the nodes send; it is for "
+                "development and tests only",
+                setting="capture_dir",
             )
         return self
 

@@ -11,12 +11,14 @@ import argparse
 import asyncio
 import socket
 import ssl
+import sys
 
 import uvicorn
 
 from coordinator.api import create_app
 from coordinator.api.metrics import readiness_of
 from coordinator.api.tls import PeerCertificateH11Protocol
+from coordinator.capture import listener_protocol
 from coordinator.commands.options import add_data_dir, settings_from
 from coordinator.exit_codes import ExitCode
 from coordinator.flower_services import FlowerServices
@@ -90,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
                 log_config=None,  # the root logger's handler: text or JSON (--log-format)
                 access_log=False,  # the app writes its own access log (harmonia.access)
                 lifespan="off",
+                http=listener_protocol(settings.capture_dir, "admin"),
             )
         )
         site = uvicorn.Server(
@@ -101,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
                 log_config=None,
                 access_log=False,
                 lifespan="off",
-                http=PeerCertificateH11Protocol,
+                http=listener_protocol(settings.capture_dir, "site", PeerCertificateH11Protocol),
                 ssl_certfile=str(runtime.keys.server_certificate_path),
                 ssl_keyfile=str(runtime.keys.server_key_path),
                 ssl_ca_certs=str(runtime.keys.ca_certificate_path),
@@ -109,6 +112,13 @@ def run(args: argparse.Namespace) -> int:
             )
         )
         print(f"Harmonia coordinator serving {settings.data_dir}", flush=True)
+        if settings.capture_dir is not None:
+            print(
+                f"WARNING: capturing every byte received into {settings.capture_dir} "
+                "(capture_dir: development and tests only)",
+                file=sys.stderr,
+                flush=True,
+            )
         print(f"  admin API:  {settings.resolved_public_url}/api/v1", flush=True)
         print(f"  enrollment: {settings.resolved_public_url}/api/v1/enroll", flush=True)
         print(f"  site API:   {settings.resolved_site_api_url}/api/v1/site (mTLS)", flush=True)

@@ -59,6 +59,7 @@ def test_production_accepts_a_safe_configuration(tmp_path: Path) -> None:
         ({"bootstrap_token": "short-but-24-characters!"}, "bootstrap_token"),
         ({"enrollment_token_hours": 24 * 30}, "enrollment_token_hours"),
         ({"fsync": False}, "fsync"),
+        ({"capture_dir": "/tmp/capture"}, "capture_dir"),
     ],
 )
 def test_production_refuses_insecure_settings(
