@@ -16,7 +16,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,11 +124,13 @@ def running_federation(
     *,
     policy_epsilon: float = 7.5,
     prepare: Callable[[Path, int], None] | None = None,
+    coordinator_env: Mapping[str, str] | None = None,
 ) -> Iterator[Federation]:
     """A coordinator and one node per site (readings from ``PLANS`` a, b, c...).
 
     ``prepare(data_dir, index)``, when given, fills each node instead (the
-    training rounds' phantom lesions and policies).
+    training rounds' phantom lesions and policies). ``coordinator_env`` adds
+    ``HARMONIA_COORDINATOR_*`` settings (``CAPTURE_DIR``).
     """
     port, site_port, fleet_port, superlink_port = (free_port() for _ in range(4))
     coordinator_dir = root / "coordinator"
@@ -142,7 +144,7 @@ def running_federation(
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=environment(),
+            env={**environment(), **(coordinator_env or {})},
         )
     nodes: dict[str, subprocess.Popen[bytes]] = {}
     federation = Federation(coordinator, coordinator_dir, nodes, {}, root)
