@@ -175,7 +175,9 @@ export function lineChart({ title, description, windows, series, targets = [], m
   const plotWidth = Math.max(windows.length - 1, 1) * step;
   const legendTop = top + plotHeight + 40;
   const height = legendTop + series.length * 16 + 6;
-  const root = frame(left + plotWidth + 40, height, title, description);
+  // wide enough for the legend's longest name (about 6.5 px a character at 11 px)
+  const legendWidth = left + 24 + Math.max(0, ...series.map((line) => line.name.length)) * 6.5;
+  const root = frame(Math.max(left + plotWidth + 40, legendWidth), height, title, description);
   axisY(root, { left, top, height: plotHeight, width: plotWidth + 20, max });
   const xAt = (i) => left + 10 + (windows.length === 1 ? plotWidth / 2 : i * step);
   const yAt = (v) => top + plotHeight - (Math.max(0, Math.min(v, max)) / max) * plotHeight;
