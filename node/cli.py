@@ -24,6 +24,7 @@ __all__ = ["build_parser", "main"]
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every subcommand registered."""
     from node.commands import (
+        assist,
         audit,
         calibration,
         doctor,
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (
         serve,
+        assist,
         import_folder,
         pull,
         token,
