@@ -30,6 +30,9 @@ class Part:
         return self.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
+_MAX_BOUNDARY = 200
+
+
 def parse_multipart_related_type(content_type: str | None) -> tuple[str, str | None]:
     """Return ``(boundary, type)`` of a ``multipart/related`` Content-Type header.
 
@@ -48,8 +51,12 @@ def parse_multipart_related_type(content_type: str | None) -> tuple[str, str | N
             'multipart/related; type="application/dicom"'
         )
     boundary = message.get_param("boundary")
-    if not isinstance(boundary, str) or not boundary or len(boundary) > 70:
-        raise MultipartError("multipart/related without a valid boundary parameter (1-70 chars)")
+    # RFC 2046 caps a boundary at 70 characters, but Orthanc's DICOMweb client sends 73:
+    # accept what real senders send, with a bound that still keeps the scan cheap.
+    if not isinstance(boundary, str) or not boundary or len(boundary) > _MAX_BOUNDARY:
+        raise MultipartError(
+            f"multipart/related without a valid boundary parameter (1-{_MAX_BOUNDARY} chars)"
+        )
     part_type = message.get_param("type")
     return boundary, part_type if isinstance(part_type, str) else None
 

@@ -88,3 +88,14 @@ def test_garbage_after_boundary_is_an_error() -> None:
     parser = MultipartRelatedParser("b", max_part_bytes=100)
     with pytest.raises(MultipartError):
         parser.feed(b"--bGARBAGE\r\n\r\nx\r\n--b--")
+
+
+def test_orthancs_73_character_boundary_is_accepted() -> None:
+    uuid = "b6324096-43e8-4bfa-a8e2-df31f0402dbd"
+    boundary = f"{uuid}-{uuid}"  # what Orthanc 1.10's DICOMweb client sends (RFC 2046 says 70)
+    header = f'multipart/related; type="application/dicom"; boundary={boundary}'
+    assert parse_multipart_related_type(header) == (boundary, "application/dicom")
+    body = f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\nDICM\r\n--{boundary}--"
+    assert _parse(body.encode(), boundary, 5) == [b"DICM"]
+    with pytest.raises(MultipartError):
+        parse_multipart_related_type(f"multipart/related; boundary={'x' * 201}")
