@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         export,
         guideline,
         import_folder,
+        model,
         project,
         pull,
         relink,
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         enroll,
         calibration,
         doctor,
+        model,
     ):
         module.register(subparsers)
     return parser

@@ -132,6 +132,13 @@ def run_training(
         round counts, or a run the SuperLink did not accept.
     """
     check_aggregation(aggregation, secure_aggregation=secure_aggregation)
+    if secure_aggregation:
+        raise ConfigurationError(
+            "--secure-aggregation is not available for training rounds yet: model updates are "
+            "not routed through SecAgg+ by this version, and a run must not claim it. Run "
+            "without it (each update is still DP-noised and clipped on its node).",
+            setting="secure_aggregation",
+        )
     if rounds < 1 or min_sites < 1:
         raise ConfigurationError("--rounds and --min-sites must be at least 1", setting="rounds")
     paths = FlowerPaths.of(settings.data_dir)

@@ -42,6 +42,7 @@ from coordinator.serverapp.training_aggregation import (
 )
 from coordinator.serverapp.training_exchange import load_registry, wait_for_nodes
 from coordinator.serverapp.training_round import RoundRunner, TrainingConfig
+from shared.errors import ConfigurationError
 from shared.weights import decode_weights, encode_weights
 
 __all__ = ["app", "run_training"]
@@ -62,6 +63,11 @@ def run_training(grid: Grid, config: dict[str, Any]) -> dict[str, Any]:
         Aggregation(settings.aggregation), settings.trim_fraction, settings.krum_malicious
     )
     check_aggregation(aggregation.rule, secure_aggregation=settings.secure_aggregation)
+    if settings.secure_aggregation:
+        raise ConfigurationError(
+            "SecAgg+ is not wired into training rounds yet; run without secure-aggregation",
+            setting="secure_aggregation",
+        )
     run_dir = settings.run_dir
     weights, _ = decode_weights((run_dir / "initial.weights").read_bytes())
     runner = RoundRunner(grid, settings, aggregation, load_registry(settings.registry_path))

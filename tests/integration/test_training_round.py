@@ -10,6 +10,7 @@ and metrics.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -24,7 +25,7 @@ from sqlalchemy import create_engine
 from coordinator.runtime import open_coordinator
 from coordinator.settings import CoordinatorSettings
 from node.egress import EgressLedger, Outcome
-from tests.support.federation import environment, running_federation
+from tests.support.federation import cli, environment, running_federation
 from tests.support.learn_sites import PROJECT, default_recipes, prepare_learning_site
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1500)]
@@ -129,3 +130,17 @@ def test_three_nodes_train_with_dp_and_a_node_killed_mid_round(tmp_path: Path) -
             assert all(e.mechanism and e.mechanism.startswith("dpsgd-") for e in updates)
         sent = {r: sum(b for b in e["bytes"].values()) for r, e in enumerate(result["history"])}
         assert all(v > 0 for v in sent.values())
+
+        # the node pulls the registered global model over mTLS, verified by SHA-256
+        pulled = cli("node.cli", "model", "pull", "--data-dir", str(federation.node_dirs["north"]))
+        facts = json.loads(pulled.stdout)
+        assert facts["sha256"] == version.weights_sha256 and facts["downloaded"] is True
+        assert (
+            hashlib.sha256(Path(facts["path"]).read_bytes()).hexdigest() == version.weights_sha256
+        )
+        again = json.loads(
+            cli(
+                "node.cli", "model", "pull", "--data-dir", str(federation.node_dirs["north"])
+            ).stdout
+        )
+        assert again["downloaded"] is False
