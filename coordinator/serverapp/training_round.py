@@ -95,29 +95,35 @@ class RoundOutcome:
 def pool_evaluation(replies: list[SiteReply]) -> dict[str, Any]:
     """Evaluation sums pooled over the sites that released them, and per site.
 
-    Each site releases ``count`` and ``<metric>-sum``; the pooled metric is
-    ``sum of sums / sum of counts``. Per-site figures are shown only for sites
-    whose policy released them (``status.evaluation == "site"``).
+    Each releasing site sends ``count`` and ``<metric>-sum`` (noised under its
+    policy, so a small site's noised count may even be 0); the pooled metric is
+    ``sum of sums / sum of counts`` when that count is positive. Per-site
+    figures are shown for the sites whose policy released them
+    (``status.per_site``), as ratios when their count is positive.
     """
-    released = [r for r in replies if r.evaluation.get("count", 0) > 0]
+    released = [r for r in replies if "count" in r.evaluation]
     total = math.fsum(r.evaluation["count"] for r in released)
     pooled: dict[str, float] = {}
+    names = sorted({k for r in released for k in r.evaluation if k.endswith("-sum")})
     if total > 0:
-        names = sorted({k for r in released for k in r.evaluation if k.endswith("-sum")})
         for name in names:
             pooled[name.removesuffix("-sum")] = (
                 math.fsum(r.evaluation.get(name, 0.0) for r in released) / total
             )
+    if released:
         pooled["count"] = total
-    per_site = {
-        r.site: {
-            k.removesuffix("-sum"): v / r.evaluation["count"]
-            for k, v in r.evaluation.items()
-            if k.endswith("-sum")
-        }
-        for r in released
-        if r.status.get("per_site")
-    }
+    per_site: dict[str, dict[str, float | None]] = {}
+    for r in released:
+        if not r.status.get("per_site"):
+            continue
+        count = r.evaluation["count"]
+        figures: dict[str, float | None] = {"count": count}
+        for name in names:
+            value = r.evaluation.get(name)
+            figures[name.removesuffix("-sum")] = (
+                value / count if value is not None and count > 0 else None
+            )
+        per_site[r.site] = figures
     withheld = sorted(r.site for r in replies if r.ok and r.site not in per_site)
     return {"pooled": pooled, "sites": per_site, "withheld": withheld}
 
