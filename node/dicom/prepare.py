@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from io import BytesIO
 from pathlib import Path
 
 import pydicom
@@ -19,6 +18,7 @@ import pydicom
 from node.dicom.deid import Deidentifier, RelinkSealer
 from node.dicom.outcome import IngestOutcome, IngestStatus, rejected
 from node.dicom.parse import parse_instance
+from node.dicom.part10 import encode_part10
 from node.errors import (
     FAILURE_CANNOT_UNDERSTAND,
     FAILURE_PROCESSING,
@@ -165,12 +165,10 @@ class InstancePreparer:
 
 
 def _encode(ds: pydicom.Dataset) -> bytes:
-    buffer = BytesIO()
     try:
-        pydicom.dcmwrite(buffer, ds, enforce_file_format=True)
+        return encode_part10(ds).data
     except Exception as exc:  # pydicom raises ValueError/TypeError/struct.error on bad values
         raise DeidentificationError(
             f"the de-identified instance could not be encoded: {exc}; "
             "report this instance to the Harmonia maintainers"
         ) from exc
-    return buffer.getvalue()

@@ -14,6 +14,7 @@ from node.api.deps import CurrentPrincipal, Runtime
 from node.auth import Permission, Principal
 from node.dicom.ingest import IngestOutcome, IngestStatus
 from node.dicom.multipart import MultipartRelatedParser, Part, parse_multipart_related_type
+from node.dicom.parse import may_have_sop_class
 from node.dicom.stow_response import stow_response
 from node.errors import (
     FAILURE_CANNOT_UNDERSTAND,
@@ -25,6 +26,7 @@ from node.errors import (
 )
 from node.export import SegImporter, is_segmentation
 from node.runtime import NodeRuntime
+from shared.formats import SEGMENTATION_STORAGE
 
 router = APIRouter(tags=["dicomweb"])
 
@@ -125,7 +127,11 @@ def _receive(
 ) -> IngestOutcome:
     """Store one part; a user's DICOM SEG also becomes annotations (node.export.seg_import)."""
     may_ingest = sender.can(Permission.INGEST)
-    if sender.user_id is not None and is_segmentation(data):
+    if (
+        sender.user_id is not None
+        and may_have_sop_class(data, SEGMENTATION_STORAGE)  # a cheap "certainly not"
+        and is_segmentation(data)
+    ):
         importer = SegImporter(
             runtime.engine, runtime.deidentifier.pseudonymize_uid, runtime.annotation.revisions
         )
