@@ -1,41 +1,87 @@
-"""The node's Flower ClientApp: answers statistics queries, nothing else.
+"""The node's Flower ClientApp: statistics queries and the default train handler.
 
 Torch-free and thin: it reads ``data-path`` and ``site`` from the SuperNode's
-``node_config``, hands the request to :func:`node.stats.release_statistics`
-(which computes, noises, charges and releases through the egress gate) and
-replies with the released bytes as records (:mod:`node.clientapp.records`).
-A refusal (budget exceeded, noise-free not allowed, unknown project) is a
-normal reply with ``status.ok = False`` and the node's message, so the
-coordinator reports it instead of waiting.
+``node_config`` and hands the work to :mod:`node.stats` (through
+:mod:`node.clientapp.statistics`). Every reply leaves through
+:func:`~node.clientapp.egress_mod.egress_mod`, the outermost mod.
+
+``query``
+    a statistics round's first message: the secure sum's layout and, where
+    the site's policy allows, a per-site release. A refusal (budget
+    exceeded, noise-free not allowed, unknown project) is a normal reply with
+    ``status.ok = False`` and the node's message.
+``train`` (the default handler; SecAgg+ acts on it through
+:func:`secure_aggregation_mod`)
+    dispatches on the fit configuration's ``harmonia-task``: ``statistics``
+    adds the site's statistics to a secure sum; ``training`` trains on the
+    local consensus (:mod:`node.clientapp.training`, the learning service does
+    the compute). An unknown task is an error reply that says so.
+``evaluate``
+    the global weights on the local validation consensus.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
-from flwr.app import Context, Message
+from flwr.app import ConfigRecord, Context, Message
+from flwr.client.mod import secaggplus_mod
 from flwr.clientapp import ClientApp
+from flwr.clientapp.typing import ClientAppCallable
 
-from node.clientapp.records import refusal_records, release_records
-from node.stats import StatisticsRequest, release_statistics
-from shared.errors import HarmoniaError
+from node.clientapp.egress_mod import SECAGG_CONFIGS, egress_mod
+from node.clientapp.statistics import answer_query, secure_contribution
+from node.clientapp.training import TRAINING, evaluate_reply, train_reply
+from shared.errors import InvalidInputError
 
-__all__ = ["app"]
+__all__ = ["TASK_KEY", "app", "secure_aggregation_mod"]
 
-app = ClientApp()
+TASK_KEY = "harmonia-task"
+"""The fit configuration key the default train handler dispatches on."""
+
+app = ClientApp(mods=[egress_mod])
+
+
+def secure_aggregation_mod(
+    message: Message, context: Context, call_next: ClientAppCallable
+) -> Message:
+    """Flower's ``secaggplus_mod`` for messages of the SecAgg+ protocol; others pass through."""
+    if SECAGG_CONFIGS in message.content.config_records:
+        return secaggplus_mod(message, context, call_next)
+    return call_next(message, context)
 
 
 @app.query()
 def statistics(message: Message, context: Context) -> Message:
-    """Answer a statistics query with the gate's released bytes (or a refusal)."""
-    site = str(context.node_config.get("site", ""))
-    data_dir = Path(str(context.node_config["data-path"]))
+    """Answer a statistics query in gated form (the egress mod makes the wire records)."""
     config = message.content.config_records["request"]
-    try:
-        request = StatisticsRequest.from_config(dict(config))
-        releases = release_statistics(data_dir, request)
-    except HarmoniaError as refusal:
-        return Message(
-            refusal_records(site, type(refusal).__name__, str(refusal)), reply_to=message
-        )
-    return Message(release_records(site, releases), reply_to=message)
+    return Message(answer_query(dict(config), context), reply_to=message)
+
+
+def _fit_config(message: Message) -> dict[str, Any]:
+    for name in ("fitins.config", "config"):
+        record = message.content.config_records.get(name)
+        if isinstance(record, ConfigRecord):
+            return dict(record)
+    return {}
+
+
+@app.train(mods=[secure_aggregation_mod])
+def train(message: Message, context: Context) -> Message:
+    """The default train handler: one branch per ``harmonia-task``."""
+    config = _fit_config(message)
+    task = config.get(TASK_KEY)
+    if task == "statistics":
+        return Message(secure_contribution(config, context), reply_to=message)
+    if task == TRAINING:
+        return train_reply(message, context)
+    raise InvalidInputError(
+        f"this node does not know the train task {task!r}; the tasks it serves are "
+        "'statistics' and 'training'. Update the node or fix the round's configuration."
+    )
+
+
+@app.evaluate()
+def evaluate(message: Message, context: Context) -> Message:
+    """Evaluate the global weights on the local validation consensus (gated form)."""
+    return evaluate_reply(message, context)

@@ -26,6 +26,12 @@ enrollment_request        —           ``site``, ``csr_pem``, ``supernode_publi
                                       optional ``token`` (the one-time enrollment
                                       token, ``hce.<site>.<secret>``)
 guideline_ack             —           ``guideline``, ``sha256``, ``status``
+secure_aggregation        —           a secure sum's public ``layout`` (guideline
+                                      vocabulary, fixed bins, shapes), or SecAgg+
+                                      protocol traffic: ``stage`` and ``protocol``
+                                      (public keys, encrypted key shares, node ids,
+                                      masked integer vectors) with an optional
+                                      ``receipt`` of the ledgered releases inside
 ========================  ==========  ============================================
 """
 
@@ -60,6 +66,7 @@ class MessageKind(enum.StrEnum):
     HEALTH = "health"
     ENROLLMENT_REQUEST = "enrollment_request"
     GUIDELINE_ACK = "guideline_ack"
+    SECURE_AGGREGATION = "secure_aggregation"
 
 
 PURPOSE_OF: Mapping[MessageKind, Purpose | None] = {
@@ -71,6 +78,8 @@ PURPOSE_OF: Mapping[MessageKind, Purpose | None] = {
     MessageKind.HEALTH: None,
     MessageKind.ENROLLMENT_REQUEST: None,
     MessageKind.GUIDELINE_ACK: None,
+    # the statistics a masked vector encodes are charged when they are released into it
+    MessageKind.SECURE_AGGREGATION: None,
 }
 """The privacy budget each kind is charged to (None: public or non-statistical content)."""
 

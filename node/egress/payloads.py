@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from node.egress.kinds import KindRules, MessageKind, Vocabulary, parse_kind
+from node.egress.secure_payload import check_secure_aggregation
 from node.errors import EgressRefusedError
 from shared.agreement import (
     CategoryCountStats,
@@ -399,4 +400,5 @@ _VALIDATORS: Mapping[MessageKind, Callable[[_Check, Mapping[str, Any]], None]] =
     MessageKind.HEALTH: _health,
     MessageKind.ENROLLMENT_REQUEST: _enrollment_request,
     MessageKind.GUIDELINE_ACK: _guideline_ack,
+    MessageKind.SECURE_AGGREGATION: check_secure_aggregation,
 }

@@ -32,6 +32,7 @@ __all__ = [
     "SEXES",
     "THICKNESS_EDGES",
     "diversity_payload",
+    "empty_diversity",
 ]
 
 AGE_EDGES = (0.0, 18.0, 40.0, 65.0, 80.0, 130.0)
@@ -152,5 +153,21 @@ def diversity_payload(engine: Engine, data: ProjectData, blob_dir: Path) -> dict
             "age_years": _binned(AGE_EDGES, ages),
             "slice_thickness_mm": _binned(THICKNESS_EDGES, thickness),
             "label_prevalence": _categorical(labels, present),
+        },
+    }
+
+
+def empty_diversity(data: ProjectData) -> dict[str, Any]:
+    """The diversity payload with every count zero: its layout, the same on every site."""
+    labels = tuple(label.name for label in data.guideline.labels)
+    return {
+        "guideline": {"name": data.guideline.name, "version": data.guideline.version},
+        "histograms": {
+            "modality": _categorical(MODALITIES, Counter()),
+            "manufacturer": _categorical(MANUFACTURERS, Counter()),
+            "sex": _categorical(SEXES, Counter()),
+            "age_years": _binned(AGE_EDGES, []),
+            "slice_thickness_mm": _binned(THICKNESS_EDGES, []),
+            "label_prevalence": _categorical(labels, Counter()),
         },
     }

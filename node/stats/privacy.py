@@ -7,12 +7,21 @@ Privacy unit
     L2 sensitivity ``Δ``:
 
     ============================== ========================================
-    array                          L2 sensitivity (one task, r readers)
+    statistic                      L2 sensitivity (one task, r readers)
     ============================== ========================================
     ``confusion.counts``           ``r(r-1)/2``: one count per reader pair,
                                    at worst all in one cell
     ``coincidence.coincidences``   ``r``: a unit of m values adds total mass
                                    m (upper triangle noised, then mirrored)
+    ``overlap`` (masks), bounded   ``sqrt(7)`` in units of each field's
+                                   bound: a task adds one averaged,
+                                   size-normalised reader pair (at most 1
+                                   per field; sizes in fixed point, bound
+                                   ``UNIT`` = 1024), see
+                                   :mod:`node.stats.bounded`
+    ``detection``, bounded         ``sqrt(6)`` likewise (object counts
+                                   normalised per pair, matched distances
+                                   clipped to 20 mm)
     diversity histogram counts     ``1``: a task falls in one bin
     ``label_prevalence`` counts    ``sqrt(L)``: one count per label present
     ============================== ========================================
@@ -21,17 +30,27 @@ Privacy unit
     design parameter of the guideline, public). Counts have sensitivity 1 per
     item per reader pair. The arrays that describe the layout (category codes,
     values, bin edges) come from the guideline and the fixed bins and are not
-    noised. Mask overlap sums (voxels) and detection sums have no data-free
-    bound, so a noised round does not release them (see ``docs/federation.md``).
+    noised. Raw voxel and object sums have no data-free bound: a noised
+    release carries the bounded forms instead; only noise-free (development)
+    releases carry the raw sums.
+
+    Noised releases are **complete**: every label of the guideline gets every
+    statistic of its kind (zeros where the site has none), so which labels a
+    site has data for is not revealed either, and a secure sum's layout is the
+    same at every site.
 
 Mechanism
-    Each noised array is one Gaussian mechanism with standard deviation
-    ``z·Δ`` (``z``: the round's noise multiplier). Noised counts are rounded
-    and clipped at 0 (post-processing, free). A release of ``k`` arrays is
-    ``k`` Gaussian mechanisms, composed by Rényi DP: :func:`gaussian_charge`
+    Each noised statistic is one Gaussian mechanism: every array of it gets
+    noise with standard deviation ``z·Δ`` (``z``: the round's noise
+    multiplier; for the bounded statistics ``z·sqrt(f)·b`` per field of bound
+    ``b``). Noised counts are rounded and clipped at 0 (post-processing,
+    free). A release of ``k`` statistics is ``k`` Gaussian mechanisms,
+    composed by Rényi DP: :func:`gaussian_charge`
     states it as ``(epsilon, delta)`` with Opacus's RDP analysis, and names the
     mechanism ``gaussian-z<z>-k<k>`` so :class:`RdpAccountant` can recompose
-    every release a site made from the ledger.
+    every release a site made from the ledger. Under secure aggregation each
+    site adds its own noise before masking and is charged for it alone (the
+    other sites' noise in the sum is not counted in its favour).
 
 Accounting
     :class:`RdpAccountant` implements :class:`node.egress.Accountant` with

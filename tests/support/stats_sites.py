@@ -108,10 +108,23 @@ def prepare_site(data_dir: Path, plan: Sequence[dict[str, str]], *, seed: int = 
 
 
 def write_policy(
-    data_dir: Path, *, epsilon: float = 50.0, delta: float = 1e-4, allow_noise_free: bool = True
+    data_dir: Path,
+    *,
+    epsilon: float = 50.0,
+    delta: float = 1e-4,
+    allow_noise_free: bool = True,
+    allow_per_site_release: bool = True,
 ) -> None:
+    """Set a site's statistics policy (per-site releases allowed unless said otherwise)."""
     (data_dir / POLICY_FILE).write_text(
-        json.dumps({"epsilon": epsilon, "delta": delta, "allow_noise_free": allow_noise_free})
+        json.dumps(
+            {
+                "epsilon": epsilon,
+                "delta": delta,
+                "allow_noise_free": allow_noise_free,
+                "allow_per_site_release": allow_per_site_release,
+            }
+        )
     )
 
 

@@ -62,10 +62,20 @@ def test_noised_release_is_charged_and_ledgered_with_its_mechanism(site: Path) -
     write_policy(site, epsilon=100, delta=1e-3, allow_noise_free=False)
     released = release_statistics(site, _request("r-noise"), settings=_settings(site))
     entries = _entries(site, "r-noise")
-    assert [e.mechanism for e in entries] == ["gaussian-z2-k2", "gaussian-z2-k6"]
+    # every statistic of every label (lung-rads: 2; mask, box, keypoint, length: 1 each),
+    # one Gaussian mechanism each; 6 histograms
+    assert [e.mechanism for e in entries] == ["gaussian-z2-k6", "gaussian-z2-k6"]
     assert [e.byte_count for e in entries] == [len(r.data) for r in released]
-    # masks and detections have no data-free sensitivity bound: left out, and said so
-    assert "nodule-mask:overlap" in released[0].skipped
+    statistics = decode_payload(released[0].data)["statistics"]
+    assert [(e["label"], e["statistic"]) for e in statistics] == [
+        ("nodule-mask", "overlap"),
+        ("nodule-box", "detection"),
+        ("lung-rads", "confusion"),
+        ("lung-rads", "coincidence"),
+        ("nodule-centre", "detection"),
+        ("nodule-diameter", "detection"),
+    ]
+    assert released[0].skipped == ()
     histograms = decode_payload(released[1].data)["histograms"]
     assert set(histograms) == {
         "modality",
@@ -75,3 +85,11 @@ def test_noised_release_is_charged_and_ledgered_with_its_mechanism(site: Path) -
         "slice_thickness_mm",
         "label_prevalence",
     }
+
+
+def test_per_site_releases_need_the_policy_switch(site: Path) -> None:
+    write_policy(site, epsilon=100, delta=1e-3, allow_per_site_release=False)
+    with pytest.raises(EgressRefusedError, match="allow_per_site_release") as caught:
+        release_statistics(site, _request("r-ps"), settings=_settings(site))
+    assert caught.value.field == "per_site"
+    assert _entries(site, "r-ps") == []
