@@ -1,5 +1,12 @@
 """``harmonia-coordinator round``: run a statistics round (``stats``) and show stored ones.
 
+``round stats`` sums the sites' statistics under SecAgg+ by default
+(``--no-secure-aggregation`` turns it off) and asks for per-site releases,
+which only sites whose policy allows them send (``--no-per-site``); the
+``--secagg-*`` options are SecAgg+'s parameters (shares, threshold, stage
+timeout, fewest nodes). The result records the mode, the parameters and
+which sites survived the secure sum.
+
 ``round stats`` needs ``harmonia-coordinator serve --flower`` running on the
 same data directory: it submits the statistics Flower app to the local
 SuperLink's Control API (loopback) with ``flwr run``, waits for the ServerApp's
@@ -52,12 +59,60 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     stats.add_argument("--expected-nodes", type=int, default=None)
     stats.add_argument("--wait-nodes", type=float, default=30.0, metavar="SECONDS")
     stats.add_argument("--reply-timeout", type=float, default=60.0, metavar="SECONDS")
+    stats.add_argument(
+        "--secure-aggregation",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="sum the sites' statistics under SecAgg+ so the coordinator sees only the noised "
+        "totals (default: on; needs --secagg-min-nodes nodes)",
+    )
+    stats.add_argument(
+        "--per-site",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also ask each site for its own noised statistics; only sites whose policy "
+        "allows per-site releases send them (default: on)",
+    )
+    stats.add_argument(
+        "--secagg-num-shares",
+        type=_share_count,
+        default=1.0,
+        help="SecAgg+ shares per key: a count (>2) or a fraction of the nodes (default 1.0)",
+    )
+    stats.add_argument(
+        "--secagg-threshold",
+        type=_share_count,
+        default=0.67,
+        help="shares needed to reconstruct a key: a count or a fraction of the shares "
+        "(default 0.67: 2 of 3 nodes, so one may drop out)",
+    )
+    stats.add_argument(
+        "--secagg-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="how long each of SecAgg+'s four stages waits for replies",
+    )
+    stats.add_argument(
+        "--secagg-min-nodes",
+        type=int,
+        default=3,
+        help="fewest nodes a secure sum starts with (below it the round skips it and says so)",
+    )
     stats.set_defaults(func=_stats)
     register_train(actions)
     show = actions.add_parser("show", help="print a stored round's result (JSON)")
     add_data_dir(show)
     show.add_argument("round_id", nargs="?", help="default: the latest")
     show.set_defaults(func=_show)
+
+
+def _share_count(text: str) -> int | float:
+    """An integer count or a fraction (``1.0``, ``0.67``), as SecAgg+ reads them."""
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
 
 
 def _toml(value: Any) -> str:
@@ -79,6 +134,12 @@ def run_stats_round(
     expected_nodes: int | None = None,
     wait_nodes_s: float = 30.0,
     reply_timeout_s: float = 60.0,
+    secure_aggregation: bool = True,
+    per_site: bool = True,
+    secagg_num_shares: int | float = 1.0,
+    secagg_threshold: int | float = 0.67,
+    secagg_timeout_s: float = 60.0,
+    secagg_min_nodes: int = 3,
 ) -> dict[str, Any]:
     """Run one statistics round through the local SuperLink; store and return its result.
 
@@ -115,6 +176,12 @@ def run_stats_round(
         "expected-nodes": len(registered) if expected_nodes is None else expected_nodes,
         "wait-nodes-s": wait_nodes_s,
         "reply-timeout-s": reply_timeout_s,
+        "secure-aggregation": secure_aggregation,
+        "per-site": per_site,
+        "secagg-num-shares": secagg_num_shares,
+        "secagg-threshold": secagg_threshold,
+        "secagg-timeout-s": secagg_timeout_s,
+        "secagg-min-nodes": secagg_min_nodes,
     }
     run_config = " ".join(f"{key}={_toml(value)}" for key, value in config.items())
     submitted = subprocess.run(
@@ -139,7 +206,7 @@ def run_stats_round(
             f"the SuperLink did not accept the round: {submitted.stdout}{submitted.stderr}",
             setting="flower",
         )
-    deadline = time.monotonic() + wait_nodes_s + reply_timeout_s + 120
+    deadline = time.monotonic() + wait_nodes_s + reply_timeout_s + 4 * secagg_timeout_s + 120
     while not result_path.exists():
         if time.monotonic() > deadline:
             raise ConfigurationError(
@@ -171,6 +238,12 @@ def _stats(args: argparse.Namespace) -> int:
         expected_nodes=args.expected_nodes,
         wait_nodes_s=args.wait_nodes,
         reply_timeout_s=args.reply_timeout,
+        secure_aggregation=args.secure_aggregation,
+        per_site=args.per_site,
+        secagg_num_shares=args.secagg_num_shares,
+        secagg_threshold=args.secagg_threshold,
+        secagg_timeout_s=args.secagg_timeout,
+        secagg_min_nodes=args.secagg_min_nodes,
     )
     print(json.dumps(result, sort_keys=True), flush=True)
     return ExitCode.OK if result["answered"] else ExitCode.FAILED

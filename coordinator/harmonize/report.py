@@ -304,6 +304,15 @@ def build_report(
         )
     if newest is not None and newest.failed:
         notes.append(f"sites that did not answer the round: {', '.join(newest.failed)}")
+    if newest is not None:
+        withheld = sorted(set(newest.participants) - set(newest.sites))
+        if withheld:
+            notes.append(
+                "per-site figures were not released by "
+                f"{', '.join(withheld)} (their policy allows only the secure totals), so the "
+                "within-site figures and sites below target cover "
+                f"{', '.join(sorted(newest.sites)) or 'no site'} only"
+            )
     if not cross:
         notes.append(f"no calibration annotations of {guideline.key} yet")
     return HarmonizationReport(

@@ -18,8 +18,10 @@ from coordinator.rounds.pooling import (
     pooled_json,
 )
 from coordinator.rounds.store import RoundStore, harmonization_result
+from coordinator.rounds.totals import SECURE_TOTAL, secure_totals
 
 __all__ = [
+    "SECURE_TOTAL",
     "STATISTICS",
     "RoundHistory",
     "RoundStore",
@@ -31,5 +33,6 @@ __all__ = [
     "pool_histograms",
     "pooled_json",
     "round_summary",
+    "secure_totals",
     "site_charges",
 ]

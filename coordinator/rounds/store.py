@@ -13,7 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from shared.schemas.guideline import LabelKind
-from shared.schemas.harmonization import DiversityHistograms, LabelStatistics, RoundResult
+from shared.schemas.harmonization import (
+    DiversityHistograms,
+    LabelStatistics,
+    RoundResult,
+    SiteStatistics,
+)
 
 __all__ = ["RoundStore", "harmonization_result"]
 
@@ -68,22 +73,32 @@ def _bins(histogram: dict[str, list[Any]]) -> dict[str, float]:
     return {name: float(count) for name, count in zip(names, counts, strict=True)}
 
 
+def _labels(pooled: dict[str, Any]) -> dict[str, LabelStatistics]:
+    out: dict[str, LabelStatistics] = {}
+    for label, statistics in pooled.items():
+        kind = next((_KIND_OF[name] for name in statistics if name in _KIND_OF), None)
+        if kind is not None:
+            out[label] = LabelStatistics.from_json(
+                {"label": label, "kind": kind.value, "tasks": 0, **statistics}
+            )
+    return out
+
+
 def harmonization_result(result: dict[str, Any]) -> RoundResult | None:
     """A stats round's result as the harmonization report's :class:`RoundResult`.
 
     None when no site answered with agreement statistics. Label kinds are read
     from the statistics released (classification, mask; detection counts as box).
+    Per-site statistics come only from the sites whose policy released them
+    (``per_site_pooled``); the others have none.
     """
     if not result.get("guideline") or not result.get("pooled"):
         return None
-    pooled: dict[str, LabelStatistics] = {}
-    for label, statistics in result["pooled"].items():
-        kind = next((_KIND_OF[name] for name in statistics if name in _KIND_OF), None)
-        if kind is None:
-            continue
-        pooled[label] = LabelStatistics.from_json(
-            {"label": label, "kind": kind.value, "tasks": 0, **statistics}
-        )
+    pooled = _labels(result["pooled"])
+    sites = {
+        site: SiteStatistics(site, _labels(statistics))
+        for site, statistics in result.get("per_site_pooled", {}).items()
+    }
     epsilons = [e for site in result["sites"].values() for e in site.get("epsilon", [])]
     return RoundResult(
         guideline=str(result["guideline"]),
@@ -91,6 +106,7 @@ def harmonization_result(result: dict[str, Any]) -> RoundResult | None:
         round_id=str(result["round_id"]),
         completed_at=str(result["started_at"]),
         pooled=pooled,
+        sites=sites,
         participants=tuple(result["answered"]),
         failed=tuple(result["missing"]),
         noised=bool(result["noise"]),

@@ -16,7 +16,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,13 +124,15 @@ def running_federation(
     *,
     policy_epsilon: float = 7.5,
     prepare: Callable[[Path, int], None] | None = None,
+    per_site: Collection[str] | None = None,
     coordinator_env: Mapping[str, str] | None = None,
 ) -> Iterator[Federation]:
     """A coordinator and one node per site (readings from ``PLANS`` a, b, c...).
 
     ``prepare(data_dir, index)``, when given, fills each node instead (the
-    training rounds' phantom lesions and policies). ``coordinator_env`` adds
-    ``HARMONIA_COORDINATOR_*`` settings (``CAPTURE_DIR``).
+    training rounds' phantom lesions and policies). ``per_site``: the sites
+    whose statistics policy allows per-site releases (None: all).
+    ``coordinator_env`` adds ``HARMONIA_COORDINATOR_*`` settings (``CAPTURE_DIR``).
     """
     port, site_port, fleet_port, superlink_port = (free_port() for _ in range(4))
     coordinator_dir = root / "coordinator"
@@ -167,7 +169,13 @@ def running_federation(
             )
             if prepare is None:
                 prepare_site(data_dir, PLANS["abc"[index]], seed=index)
-                write_policy(data_dir, epsilon=policy_epsilon, delta=1e-4, allow_noise_free=True)
+                write_policy(
+                    data_dir,
+                    epsilon=policy_epsilon,
+                    delta=1e-4,
+                    allow_noise_free=True,
+                    allow_per_site_release=per_site is None or site in per_site,
+                )
             else:
                 prepare(data_dir, index)
             federation.node_dirs[site] = data_dir

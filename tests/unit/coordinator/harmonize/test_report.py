@@ -129,3 +129,24 @@ def test_label_figure_of_nothing_is_undefined_with_a_note() -> None:
     figure = label_figure(None, label)
     assert not figure.defined and figure.note
     assert figure.to_json()["value"] is None
+
+
+def test_a_secure_round_without_per_site_releases_says_so(published: CoordinatorRuntime) -> None:
+    full = _round("1.0", "r-secure", good=False)
+    only_a = RoundResult(
+        full.guideline,
+        full.version,
+        full.round_id,
+        full.completed_at,
+        full.pooled,
+        sites={"site-a": full.sites["site-a"]},
+        participants=("site-a", "site-b"),
+        noised=True,
+        epsilon=8.7,
+    )
+    published.round_results.add(only_a)
+    report = published.harmonization.report("chest")
+    grade = next(label for label in report.labels if label.label == "grade")
+    assert set(grade.within_by_site) == {"site-a"}  # nothing per site from site-b
+    assert grade.sites_below_target == []
+    assert any("per-site figures were not released by site-b" in n for n in report.notes)

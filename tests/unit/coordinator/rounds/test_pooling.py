@@ -65,6 +65,7 @@ def test_a_result_is_stored_and_becomes_a_harmonization_round(tmp_path) -> None:
         "figures": label_figures(pooled),
         "pooled": pooled_json(pooled),
         "histograms": pool_histograms([a]),
+        "per_site_pooled": {"a": pooled_json(pooled)},  # only a's policy releases per site
     }
     store = RoundStore(tmp_path)
     store.save(json.loads(json.dumps(result)))
@@ -77,3 +78,49 @@ def test_a_result_is_stored_and_becomes_a_harmonization_round(tmp_path) -> None:
     confusion = harmonized.pooled["rads"].confusion
     assert confusion is not None
     assert confusion.kappa(None).value == result["figures"]["rads"]["kappa"]
+    assert set(harmonized.sites) == {"a"}
+    assert harmonized.sites["a"].labels["rads"].confusion == confusion
+
+
+def test_secure_totals_are_post_processed_into_valid_statistics() -> None:
+    from coordinator.rounds import SECURE_TOTAL, secure_totals
+
+    agreement = [
+        (
+            "grade",
+            "confusion",
+            {"categories": np.asarray(["1", "2"]), "counts": np.asarray([[3.2, -1.4], [0.6, 5.0]])},
+        ),
+        (
+            "grade",
+            "coincidence",
+            {
+                "values": np.asarray([0.0, 1.0]),
+                "coincidences": np.asarray([[2.0, 1.0], [-0.5, 3.0]]),
+            },
+        ),
+        (
+            "box",
+            "detection",
+            {
+                "score": np.asarray("iou"),
+                "n_cases": np.asarray(0.4),  # a label no site had data for, up to noise
+                "n_a": np.asarray(1.0),
+                "n_b": np.asarray(1.0),
+                "n_matched": np.asarray(1.0),
+                "score_sum": np.asarray(0.1),
+                "case_f1_sum": np.asarray(0.2),
+            },
+        ),
+    ]
+    histograms = {"sex": {"categories": np.asarray(["F", "M"]), "counts": np.asarray([2.6, -3.0])}}
+    totals = secure_totals(("g", "1"), agreement, histograms)
+    assert totals.site == SECURE_TOTAL and totals.guideline == ("g", "1")
+    by_name = {(label, statistic): arrays for label, statistic, arrays in totals.agreement}
+    assert set(by_name) == {("grade", "confusion"), ("grade", "coincidence")}
+    assert by_name[("grade", "confusion")]["counts"].tolist() == [[3, 0], [1, 5]]
+    coincidences = by_name[("grade", "coincidence")]["coincidences"]
+    assert np.allclose(coincidences, coincidences.T) and coincidences.min() >= 0
+    assert totals.histograms["sex"]["counts"].tolist() == [3, 0]
+    figures = label_figures(pool_agreement([totals]))
+    assert figures["grade"]["n_pairs"] == 9.0
