@@ -36,6 +36,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
 
 import numpy as np
@@ -65,10 +66,16 @@ _GAUSSIAN = re.compile(rf"^gaussian-z(?P<z>{_NUMBER})-k(?P<k>[0-9]+)$")
 
 
 def exact_rate(rate: float) -> float:
-    """``rate`` rounded up to 8 significant digits: the value a mechanism name can carry."""
-    text = f"{rate:.8g}"
-    rounded = float(text)
-    return rounded if rounded >= rate else float(f"{math.nextafter(rounded, 2.0):.8g}")
+    """``rate`` rounded up to 8 significant digits: the value a mechanism name can carry.
+
+    Rounding up keeps the accounting conservative: the name never understates
+    the rate the sampler used (the sampler uses this very value).
+    """
+    if not (math.isfinite(rate) and 0 < rate <= 1):
+        raise ValueError(f"a sample rate lies in (0, 1], got {rate}")
+    exact = Decimal(rate)
+    step = Decimal(1).scaleb(exact.adjusted() - 7)
+    return float(exact.quantize(step, rounding=ROUND_CEILING))
 
 
 def dp_sgd_epsilon(noise_multiplier: float, sample_rate: float, steps: int, delta: float) -> float:

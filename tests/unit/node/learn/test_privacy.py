@@ -53,9 +53,21 @@ def test_epsilon_is_opacus_rdp_accountants(z: float, q: float, steps: int) -> No
     assert dp_sgd_epsilon(z, q, steps, 1e-5) == pytest.approx(accountant.get_epsilon(1e-5))
 
 
+@pytest.mark.parametrize("rate", [8 / 3000, 0.123456784, 1 / 3, 1.0, 2e-7, 0.999999999])
+def test_exact_rates_round_up_to_what_a_name_carries(rate: float) -> None:
+    exact = exact_rate(rate)
+    assert exact >= rate and float(f"{exact:.8g}") == exact
+    assert exact - rate <= rate * 1e-7
+
+
+def test_exact_rate_refuses_impossible_rates() -> None:
+    for bad in (0.0, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="sample rate"):
+            exact_rate(bad)
+
+
 def test_charge_names_its_parameters() -> None:
     rate = exact_rate(8 / 3000)
-    assert rate >= 8 / 3000 and float(f"{rate:.8g}") == rate
     charge = dp_sgd_charge(1.1, rate, 375, 1e-5)
     assert charge.mechanism == f"dpsgd-z1.1-q{rate:.8g}-s375"
     assert charge.delta == 1e-5 and charge.epsilon > 0
