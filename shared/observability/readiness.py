@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -110,6 +108,9 @@ def database_probe(engine: Engine) -> Probe:
 
 def schema_revisions(engine: Engine, script_location: Path) -> tuple[set[str], set[str]]:
     """The database's current Alembic revisions and the migrations' heads."""
+    from alembic.runtime.migration import MigrationContext  # heavy: only when probed
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory(str(script_location))
     with engine.connect() as connection:
         current = set(MigrationContext.configure(connection).get_current_heads())

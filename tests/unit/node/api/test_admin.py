@@ -24,7 +24,8 @@ def _auth(token: str) -> dict[str, str]:
 
 def test_health_needs_no_token(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
-    assert client.get("/readyz").json() == {"status": "ready"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
 
 
 def test_issue_use_and_revoke_a_token(client: TestClient, admin_token: str) -> None:
