@@ -4,6 +4,7 @@
 // and every view can be downloaded as CSV or JSON.
 
 import { announce, get, showError } from "./api.js";
+import { assistSection } from "./assist-panel.js";
 import { barChart, formatValue, heatMap, lineChart } from "./charts.js";
 import { section, table } from "./common/layout.js";
 import { field, h, replace } from "./dom.js";
@@ -55,6 +56,7 @@ export async function render(main, params = {}, query = new URLSearchParams()) {
     readerSection(data),
     versionSection(data),
     findingSection(data),
+    assistSection(project),
   );
   announce(`Quality figures of ${project} loaded: ${data.findings.length} finding(s).`);
 }

@@ -2,6 +2,7 @@
 
 import { announce, get, post, showError } from "./api.js";
 import { h } from "./dom.js";
+import { DraftLayer } from "./drafts.js";
 import { navigate, setLeaveGuard } from "./router.js";
 import { AnnotationSet } from "./viewer/annotation-set.js";
 import { Annotator } from "./viewer/annotator.js";
@@ -39,7 +40,9 @@ export async function render(container, params) {
   set.load(task.annotations || []);
   // Done parts are read-only; overseers (admins, reviewers who are not readers) only look.
   const readOnly = task.my_status !== null && task.my_status !== undefined ? task.my_status === "done" : true;
+  const drafts = new DraftLayer({ taskId: task.id, set, labels: guidelineOf(task).labels, readOnly });
   const annotator = new Annotator({
+    decorate: (ctx, scene, scale) => drafts.draw(ctx, scene, scale),
     source: instanceSource(task.study_instance_uid, task.series_instance_uid, slices),
     study: task.study_instance_uid,
     series: task.series_instance_uid,
@@ -89,7 +92,9 @@ export async function render(container, params) {
     annotator.element,
     ].filter(Boolean),
   );
-  const unbind = bindShortcuts(annotator);
+  drafts.attach(annotator);
+  await drafts.load();
+  const unbind = bindShortcuts(annotator, (event) => drafts.handleKey(event));
   const beforeUnload = (event) => {
     if (set.isDirty()) event.preventDefault();
   };

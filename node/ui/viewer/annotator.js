@@ -14,7 +14,7 @@ import { SliceViewer } from "./viewer.js";
 export class Annotator {
   /**
    * options: {source (axial), series, study, guideline, set (AnnotationSet) or null,
-   *           readOnly, cacheOptions, label}
+   *           readOnly, cacheOptions, label, decorate (ctx, scene, scale) drawn after the set}
    */
   constructor(options) {
     this.options = options;
@@ -93,6 +93,7 @@ export class Annotator {
       brushRadius: () => this.toolbar.brushSize(),
       defaults: () => this.defaults(),
       select: (key) => this.select(key),
+      selectedKey: () => this.selectedKey,
       hit: (point, tolerancePx) =>
         hitTest(this.set.items, point, this.viewer.index, tolerancePx / this.viewer.viewport.scale(),
           this.axial.sizeOf(this.viewer.index).columns),
@@ -264,6 +265,7 @@ export class Annotator {
       scene.cursor = { ...this.cursor, radius };
     }
     drawOverlays(ctx, scene, viewport.scale());
+    this.options.decorate?.(ctx, scene, viewport.scale()); // e.g. AI drafts (drafts.js)
   }
 
   // ----- keyboard -----

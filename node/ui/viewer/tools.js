@@ -200,7 +200,10 @@ export class ToolController {
         this.host.message("The guideline has no mask label to paint.");
         return;
       }
-      const existing = set.items.find((item) => item.kind === "mask" && item.label === label);
+      // Paint into the selected mask of the label (an AI draft being edited), else its first one.
+      const isTarget = (item) => item.kind === "mask" && item.label === label;
+      const chosen = set.find(this.host.selectedKey?.());
+      const existing = chosen && isTarget(chosen) ? chosen : set.items.find(isTarget);
       let key;
       if (existing) {
         set.commit(set.items.map((item) => (item === existing ? withSliceCopy(item, slice, true, this.host.size()) : item)));
