@@ -107,6 +107,14 @@ class NodeSettings(BaseSettings):
     login_lockout_minutes: float = Field(default=15, gt=0)
     password_min_length: int = Field(default=12, ge=8)
 
+    # Consortium: how often serve syncs signed guideline releases (when enrolled).
+    guideline_sync_minutes: float = Field(
+        default=15,
+        gt=0,
+        description="Minutes between guideline syncs while enrolled; errors back off from "
+        "30 s up to this interval. The first sync starts with serve, without delaying it.",
+    )
+
     @field_validator("ae_title", "allow_ae")
     @classmethod
     def _valid_ae_titles(cls, value: str | list[str]) -> str | list[str]:

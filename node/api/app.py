@@ -22,9 +22,11 @@ from node.api.routes import (
     tasks,
     wado,
 )
+from node.api.routes import alerts as alert_routes
 from node.api.routes import assist as assist_routes
 from node.api.routes import audit as audit_routes
 from node.api.routes import auth as auth_routes
+from node.api.routes import egress as egress_routes
 from node.api.routes import export as export_routes
 from node.api.routes import upgrade as upgrade_routes
 from node.api.routes import users as user_routes
@@ -80,6 +82,8 @@ def create_app(settings: NodeSettings, *, runtime: NodeRuntime | None = None) ->
     app.include_router(auth_routes.router)
     app.include_router(user_routes.router)
     app.include_router(audit_routes.router)
+    app.include_router(egress_routes.router)
+    app.include_router(alert_routes.router)
     app.include_router(guidelines.router)
     app.include_router(projects.router)
     app.include_router(tasks.router)

@@ -8,23 +8,16 @@ standard output, so hospital IT can prove what left the building.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import json
 import os
 import sys
-from collections.abc import Iterable
 from pathlib import Path
 
 from node.commands.options import add_data_dir, add_expect_head, parse_head, settings_from
-from node.egress import LedgerEntry
+from node.egress.export import LedgerFormat, render_ledger
 from node.exit_codes import ExitCode
 from node.runtime import open_node
 
-__all__ = ["CSV_COLUMNS", "register", "render_entries"]
-
-CSV_COLUMNS = tuple(LedgerEntry.__dataclass_fields__)
-"""The export's columns, in the ledger's field order."""
+__all__ = ["register"]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,26 +35,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     export = actions.add_parser("export", help="write every ledger entry as JSON lines or CSV")
     add_data_dir(export)
     export.add_argument(
-        "--format", choices=("jsonl", "csv"), default="jsonl", help="jsonl (default) or csv"
+        "--format",
+        choices=[f.value for f in LedgerFormat],
+        default=LedgerFormat.JSONL.value,
+        help="jsonl (default) or csv",
     )
     export.add_argument(
         "--out", type=Path, default=None, help="the file to write (default: standard output)"
     )
     export.set_defaults(func=_export)
-
-
-def render_entries(entries: Iterable[LedgerEntry], fmt: str) -> str:
-    """The entries as JSON lines (one object per line) or CSV with a header row."""
-    if fmt == "jsonl":
-        return "".join(
-            json.dumps(e.to_json(), sort_keys=True, ensure_ascii=False) + "\n" for e in entries
-        )
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for entry in entries:
-        writer.writerow({k: "" if v is None else v for k, v in entry.to_json().items()})
-    return buffer.getvalue()
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -84,7 +66,7 @@ def _verify(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     with open_node(settings_from(args)) as runtime:
         entries = runtime.egress_ledger.entries()
-    text = render_entries(entries, args.format)
+    text = render_ledger(entries, LedgerFormat(args.format))
     out: Path | None = args.out
     if out is None:
         sys.stdout.write(text)

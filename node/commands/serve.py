@@ -10,6 +10,7 @@ import uvicorn
 from node.api import create_app
 from node.api.metrics import readiness_of
 from node.commands.options import add_data_dir, settings_from
+from node.consortium import guideline_sync_for
 from node.exit_codes import ExitCode
 from node.learn.service import learning_service_for
 from node.observability import listening_probe, process_probe
@@ -103,6 +104,15 @@ def run(args: argparse.Namespace) -> int:
             )
         if scp is not None:
             print(f"  C-STORE:  {settings.ae_title}@{settings.host}:{scp.port}", flush=True)
+        guideline_sync = guideline_sync_for(
+            settings.data_dir,
+            runtime.annotation.guidelines,
+            runtime.engine,
+            interval_s=settings.guideline_sync_minutes * 60,
+        )
+        if guideline_sync is not None:
+            guideline_sync.start()
+            print(f"  Guidelines: synced every {settings.guideline_sync_minutes:g} min", flush=True)
         supernode = supernode_for(settings.data_dir)
         learning = learning_service_for(settings.data_dir) if supernode is not None else None
         if learning is not None:
@@ -118,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             server.run()
         finally:
+            if guideline_sync is not None:
+                guideline_sync.stop()
             if supernode is not None:
                 supernode.stop()
             if learning is not None:

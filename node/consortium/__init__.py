@@ -4,7 +4,9 @@
 a CSR for a certificate (through the egress gate); :class:`MembershipFiles`
 holds what enrollment pinned under ``DATA_DIR/consortium``;
 :func:`sync_guidelines` fetches releases over mutual TLS, verifies each
-against the pinned signing key and loads only verified ones. No FastAPI here.
+against the pinned signing key and loads only verified ones;
+:class:`GuidelineSyncLoop` does it periodically inside ``serve`` and raises an
+alert for a refused release. No FastAPI here.
 """
 
 from node.consortium.enrollment import ENROLL_PATH, enroll, token_site
@@ -27,6 +29,7 @@ from node.consortium.guideline_sync import (
 )
 from node.consortium.membership import Membership, MembershipFiles, consortium_dir
 from node.consortium.site_client import site_client, site_ssl_context
+from node.consortium.sync_loop import GuidelineSyncLoop, SyncOutcome, guideline_sync_for
 
 __all__ = [
     "ENROLL_PATH",
@@ -39,12 +42,15 @@ __all__ = [
     "EnrollmentResponseError",
     "GuidelineLoader",
     "GuidelineReleaseRefusedError",
+    "GuidelineSyncLoop",
     "Membership",
     "MembershipFiles",
     "NotEnrolledError",
+    "SyncOutcome",
     "SyncReport",
     "consortium_dir",
     "enroll",
+    "guideline_sync_for",
     "site_client",
     "site_ssl_context",
     "sync_guidelines",

@@ -55,6 +55,7 @@ __all__ = [
     "LedgerVerification",
     "Outcome",
     "ledger_key",
+    "ledger_table",
     "site_ledger_key",
 ]
 
@@ -70,6 +71,11 @@ _TRIGGERS = (
     "egress_head_no_delete",
     "egress_head_forward_only",
 )
+
+
+def ledger_table() -> Table:
+    """The ``egress_ledger`` table, for read-only reports over it."""
+    return _ledger
 
 
 def ledger_key(site_secret: bytes) -> bytes:
