@@ -25,7 +25,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from node.learn.data import TrainingData, load_training_data
+    from node.learn.data import load_training_data
     from node.learn.dpsgd import DpSchedule, dp_schedule, round_statement
     from node.learn.evaluation import dice_score, evaluate_local, evaluate_model
     from node.learn.inference import Prediction, predict, predict_series
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         dp_sgd_charge,
         dp_sgd_epsilon,
     )
+    from node.learn.samples import TrainingData
     from node.learn.training import LocalUpdate, initial_seed, initial_weights, train_local
 
 __all__ = [
@@ -72,7 +73,7 @@ _HOME = {
     "LocalUpdate": "training",
     "Prediction": "inference",
     "TrainingAccountant": "privacy",
-    "TrainingData": "data",
+    "TrainingData": "samples",
     "TrainingPolicy": "privacy",
     "check_training_budget": "privacy",
     "dice_score": "evaluation",

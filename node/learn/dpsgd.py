@@ -29,10 +29,10 @@ from opacus import GradSampleModule
 from opacus.optimizers import DPOptimizer
 from torch import nn
 
-from node.learn.data import TrainingData
 from node.learn.losses import weighted_loss
 from node.learn.optimizers import make_optimizer
 from node.learn.privacy import DpStatement, dp_sgd_epsilon, exact_rate
+from node.learn.samples import TrainingData
 from node.learn.secure_noise import SecureDPOptimizer, secure_coins, secure_uniform
 from shared.schemas.training import PrivacyUnit, TrainingPlan
 

@@ -17,8 +17,9 @@ import numpy.typing as npt
 import torch
 from torch import nn
 
-from node.learn.data import TrainingData, load_training_data
+from node.learn.data import load_training_data
 from node.learn.losses import weighted_loss
+from node.learn.samples import TrainingData
 from node.settings import NodeSettings
 from shared.models import build_model, load_weights
 from shared.schemas.training import TrainingPlan, TrainingTask

@@ -28,12 +28,13 @@ from torch import nn
 
 from node.egress import EgressGate, PrivacyCharge
 from node.errors import PlanMismatchError
-from node.learn.data import TrainingData, load_training_data
+from node.learn.data import load_training_data
 from node.learn.dpsgd import dp_schedule, fit_private, round_statement
 from node.learn.evaluation import evaluate_model
 from node.learn.losses import weighted_loss
 from node.learn.optimizers import make_optimizer
 from node.learn.privacy import DpStatement, check_training_budget
+from node.learn.samples import TrainingData
 from node.settings import DeploymentProfile, NodeSettings
 from shared.errors import ConfigurationError
 from shared.models import (
