@@ -22,7 +22,8 @@ Each measurement runs in its own child process; time is wall time, memory the
 peak of the summed RSS of the child's whole process tree (Ray's GCS, raylet
 and workers included), sampled every 0.2 s (shared pages, e.g. Ray's object
 store, are counted once per process that maps them: an upper bound), CPU the
-tree's user+system seconds.
+tree's user+system seconds. On a busy machine the wall times swing with the
+load; CPU seconds, and their growth per added site, are the steadier figures.
 
 Run: ``python benchmarks/stats_simulation.py [--sites 100 | --sites 10,100] [--quick]
 [--secure]`` (``--quick``: 10 sites; ``--secure``: the round sums under SecAgg+
@@ -373,6 +374,8 @@ def main() -> None:
         "simulation_wall_s_per_site": _growth(rows, "simulation_wall_s"),
         "peak_rss_mib_per_site": _growth(rows, "simulation_peak_rss_mib"),
         "baseline_s_per_site": _growth(rows, "baseline_s"),
+        "simulation_cpu_s_per_site": _growth(rows, "simulation_cpu_s"),
+        "baseline_cpu_s_per_site": _growth(rows, "baseline_cpu_s"),
     }
     if len(rows) > 1:
         print(
@@ -394,7 +397,14 @@ def main() -> None:
             "runs": rows,
             "growth": {k: (None if v is None else round(v, 4)) for k, v in growth.items()},
             "ratios": {
-                f"round_vs_baseline_{r['sites']}": r["ratio_round_vs_baseline"] for r in rows
+                **{f"round_vs_baseline_{r['sites']}": r["ratio_round_vs_baseline"] for r in rows},
+                **{
+                    f"cpu_vs_baseline_{r['sites']}": round(
+                        r["simulation_cpu_s"] / r["baseline_cpu_s"], 1
+                    )
+                    for r in rows
+                    if r["baseline_cpu_s"]
+                },
             },
         }
     )
