@@ -42,8 +42,6 @@ from shared.crypto import (
 )
 from tests.support.node_process import free_port
 
-NOW = datetime.now(UTC)
-
 
 def _membership(folder: Path, ca: CertificateAuthority, **issue: object) -> MembershipFiles:
     files = MembershipFiles(folder)
@@ -61,23 +59,27 @@ def ca() -> CertificateAuthority:
     return CertificateAuthority.create()
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)  # read when used: collection may be long before a test runs
+
+
 def test_a_valid_certificate_passes(tmp_path: Path, ca: CertificateAuthority) -> None:
-    result = certificate_check(_membership(tmp_path / "c", ca), NOW)
+    result = certificate_check(_membership(tmp_path / "c", ca), _now())
     assert result.status is Status.OK and "valid until" in result.summary
 
 
 def test_a_certificate_near_expiry_warns(tmp_path: Path, ca: CertificateAuthority) -> None:
     files = _membership(tmp_path / "c", ca, valid_for=timedelta(days=10))
-    result = certificate_check(files, NOW)
+    result = certificate_check(files, _now())
     assert result.status is Status.WARN and "expires in 9 day(s)" in result.summary
     assert "enroll --force" in result.remedy
 
 
 def test_an_expired_certificate_fails(tmp_path: Path, ca: CertificateAuthority) -> None:
     files = _membership(
-        tmp_path / "c", ca, valid_for=timedelta(days=1), now=NOW - timedelta(days=30)
+        tmp_path / "c", ca, valid_for=timedelta(days=1), now=_now() - timedelta(days=30)
     )
-    result = certificate_check(files, NOW)
+    result = certificate_check(files, _now())
     assert result.status is Status.FAIL
     assert result.problem is Problem.CERTIFICATE_INVALID
     assert "expired" in result.summary and "enroll --force" in result.remedy
@@ -86,7 +88,7 @@ def test_an_expired_certificate_fails(tmp_path: Path, ca: CertificateAuthority) 
 def test_a_foreign_ca_bundle_fails_as_untrusted(tmp_path: Path, ca: CertificateAuthority) -> None:
     files = _membership(tmp_path / "c", ca)
     files.ca_bundle.write_bytes(CertificateAuthority.create("Another CA").certificate_pem)
-    result = certificate_check(files, NOW)
+    result = certificate_check(files, _now())
     assert result.problem is Problem.TLS_UNTRUSTED
     assert "does not chain to the pinned CA" in result.summary
 
@@ -95,12 +97,12 @@ def test_a_clock_behind_the_certificate_is_clock_skew(
     tmp_path: Path, ca: CertificateAuthority
 ) -> None:
     files = _membership(tmp_path / "c", ca)
-    result = certificate_check(files, NOW - timedelta(days=2))
+    result = certificate_check(files, _now() - timedelta(days=2))
     assert result.problem is Problem.CLOCK_SKEW and "NTP" in result.remedy
 
 
 def test_a_missing_certificate_fails_with_a_remedy(tmp_path: Path) -> None:
-    result = certificate_check(MembershipFiles(tmp_path / "nothing"), NOW)
+    result = certificate_check(MembershipFiles(tmp_path / "nothing"), _now())
     assert result.problem is Problem.CERTIFICATE_INVALID and "backup" in result.remedy
 
 
@@ -130,12 +132,14 @@ def test_proxy_check_reports_without_leaking_credentials() -> None:
 
 
 def test_clock_check() -> None:
-    def now() -> datetime:
-        return NOW
+    fixed = _now()
 
-    assert clock_check(NOW - timedelta(seconds=2), now).status is Status.OK
-    assert clock_check(NOW - timedelta(seconds=90), now).status is Status.WARN
-    far = clock_check(NOW + CLOCK_FAIL + timedelta(seconds=1), now)
+    def now() -> datetime:
+        return fixed
+
+    assert clock_check(fixed - timedelta(seconds=2), now).status is Status.OK
+    assert clock_check(fixed - timedelta(seconds=90), now).status is Status.WARN
+    far = clock_check(fixed + CLOCK_FAIL + timedelta(seconds=1), now)
     assert far.problem is Problem.CLOCK_SKEW and "behind" in far.summary
     assert clock_check(None, now).status is Status.WARN
 
