@@ -75,6 +75,7 @@ class Phase:
     latencies: dict[str, list[float]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     answered: set[str] = field(default_factory=set)
+    reconnects: int = 0
     wall_s: float = 0.0
     cpu_s: float = 0.0
     client_cpu_s: float = 0.0
@@ -87,6 +88,7 @@ class Phase:
             self.latencies.setdefault(path, []).extend(values)
         self.errors.extend(other.errors)
         self.answered |= other.answered
+        self.reconnects += other.reconnects
         self.client_cpu_s += other.client_cpu_s
         self.started_at = min(self.started_at or other.started_at, other.started_at)
         self.ended_at = max(self.ended_at, other.ended_at)
@@ -105,6 +107,7 @@ class Phase:
         return {
             "requests": self.requests,
             "errors": len(self.errors),
+            "reconnects": self.reconnects,
             "throughput_rps": round(ok / self.wall_s, 1) if self.wall_s else None,
             "latency_ms": {f"p{q}": round(percentile(every, q) * 1000, 2) for q in (50, 95, 99)},
             "coordinator_cpu_s": round(self.cpu_s, 2),
@@ -129,7 +132,13 @@ async def _poll_site(
         for method, path, body in requests:
             started = time.perf_counter()
             try:
-                answer = await client.request(method, path, json=body)
+                try:
+                    answer = await client.request(method, path, json=body)
+                except httpx.RemoteProtocolError:
+                    # The server closed the idle keep-alive connection as this request went
+                    # out (uvicorn closes them after 5 s): a node's next call reconnects.
+                    phase.reconnects += 1
+                    answer = await client.request(method, path, json=body)
             except httpx.HTTPError as exc:
                 phase.errors.append(f"{site} {method} {path}: {type(exc).__name__} {exc}")
                 continue
@@ -336,6 +345,7 @@ def main() -> None:
     figures: dict[str, Callable[[Phase], Any]] = {
         "requests": lambda p: p.figures()["requests"],
         "errors": lambda p: p.figures()["errors"],
+        "reconnects (idle connection closed)": lambda p: p.figures()["reconnects"],
         "throughput (req/s)": lambda p: p.figures()["throughput_rps"],
         "p50 / p95 / p99 (ms)": lambda p: " / ".join(
             str(v) for v in p.figures()["latency_ms"].values()
