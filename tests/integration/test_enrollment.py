@@ -68,6 +68,22 @@ def coordinator_db(coordinator: CoordinatorProcess) -> str:
     return f"sqlite:///{coordinator.data_dir / 'coordinator.sqlite3'}"
 
 
+def tamper_release(coordinator: CoordinatorProcess, version: str) -> None:
+    """Edit a published release's signed payload in the coordinator's database, unsigned."""
+    engine = create_engine(coordinator_db(coordinator))
+    with engine.begin() as connection:
+        rows = connection.execute(GuidelineReleaseRow.__table__.select()).all()
+        (row,) = [r for r in rows if json.loads(r.envelope)["version"] == version]
+        envelope = json.loads(row.envelope)
+        envelope["payload"]["title"] = envelope["payload"]["title"] + " (quietly edited)"
+        connection.execute(
+            update(GuidelineReleaseRow)
+            .where(GuidelineReleaseRow.id == row.id)
+            .values(envelope=json.dumps(envelope))
+        )
+    engine.dispose()
+
+
 @pytest.fixture(scope="module")
 def coordinator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CoordinatorProcess]:
     with running_coordinator(tmp_path_factory.mktemp("consortium") / "coordinator") as running:
@@ -143,18 +159,7 @@ def test_a_tampered_release_is_refused_by_the_node(
     document["version"] = "2.0"
     revised.write_text(json.dumps(document))
     coordinator.cli("guideline", "publish", str(revised))
-    engine = create_engine(coordinator_db(coordinator))
-    with engine.begin() as connection:
-        rows = connection.execute(GuidelineReleaseRow.__table__.select()).all()
-        (row,) = [r for r in rows if json.loads(r.envelope)["version"] == "2.0"]
-        envelope = json.loads(row.envelope)
-        envelope["payload"]["title"] = envelope["payload"]["title"] + " (quietly edited)"
-        connection.execute(
-            update(GuidelineReleaseRow)
-            .where(GuidelineReleaseRow.id == row.id)
-            .values(envelope=json.dumps(envelope))
-        )
-    engine.dispose()
+    tamper_release(coordinator, "2.0")
     synced = node_cli("guideline", "sync", "--data-dir", str(enrolled_node))
     assert synced.returncode == ExitCode.FAILED
     assert "refused guideline release lung-nodule@2.0" in synced.stderr
