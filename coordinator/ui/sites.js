@@ -60,7 +60,7 @@ function epsilon(value) {
 }
 
 function addSite() {
-  const name = h("input", { name: "site", required: true, pattern: "[a-z0-9][a-z0-9-]{0,61}[a-z0-9]?", autocomplete: "off" });
+  const name = h("input", { name: "site", required: true, autocomplete: "off", spellcheck: "false" });
   const result = h("div", { "aria-live": "polite" });
   const submit = h("button", { type: "submit", class: "primary", text: "Add site" });
   const form = h("form", { class: "inline-form" },

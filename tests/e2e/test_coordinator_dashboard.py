@@ -245,10 +245,24 @@ def test_an_admin_runs_the_harmonization_loop_in_the_dashboard(
     assert "unknown: in no stored round" in rows[PENDING]
     assert re.search(r"1 / 0 / 0", rows["hospital-a"]) and "release(s)" in rows["hospital-a"]
     _shot(shots, page, "sites")
+    page.get_by_label("Site name").fill("hospital-e")
+    page.get_by_role("button", name="Add site").click()
+    token = page.locator("#enrollment-token")
+    token.wait_for()
+    assert token.inner_text().startswith("hce.hospital-e.")
 
-    # Guidelines: an invalid draft is refused field by field, nothing is published.
+    # Guidelines: a draft can start from the newest release.
     page.get_by_role("link", name="Guidelines").click()
     page.get_by_role("heading", name="Author a new version").wait_for()
+    page.get_by_label("Start from").fill("lung-nodule")
+    page.get_by_role("button", name="Start from the newest release of…").click()
+    page.wait_for_function(
+        "() => document.querySelector('textarea.draft').value.includes('\"lung-nodule\"')"
+    )
+    assert page.get_by_label("Format").input_value() == "json"
+
+    # An invalid draft is refused field by field, nothing is published.
+    page.get_by_label("Format").select_option("yaml")
     broken = _draft("1.1", "x").replace("kind: classification", "kind: grading")
     page.get_by_label("Draft", exact=True).fill(broken)
     page.get_by_role("button", name="Check draft").click()
