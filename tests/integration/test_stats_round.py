@@ -183,7 +183,7 @@ def test_a_node_killed_mid_secure_sum_is_reported_and_the_round_completes(
     before = len([e for e in _ledger(victim_dir) if e.kind == "secure_aggregation"])
     running = subprocess.Popen(command, stdout=subprocess.PIPE, env=environment())
     try:
-        end = time.monotonic() + 180
+        end = time.monotonic() + 120
         while time.monotonic() < end:  # hosp-c released its layout and its SecAgg+ keys
             done = len([e for e in _ledger(victim_dir) if e.kind == "secure_aggregation"])
             if done >= before + 3:
@@ -199,7 +199,11 @@ def test_a_node_killed_mid_secure_sum_is_reported_and_the_round_completes(
     report = result["secure_aggregation"]
     assert report["status"] == "completed", federation.diagnostics()
     assert report["survivors"] == ["hosp-a", "hosp-b"]
-    assert report["dropped"]["hosp-c"] in ("share_keys", "collect_masked_vectors")
+    # the stage it drops in depends on how far it got before the kill on a loaded machine (a
+    # node slower than --secagg-timeout is dropped too); every stage is covered exactly by
+    # tests/unit/coordinator/serverapp/test_secure_aggregation.py
+    assert report["dropped"] == {"hosp-c": report["dropped"]["hosp-c"]}
+    assert report["dropped"]["hosp-c"] in ("setup", "share_keys", "collect_masked_vectors")
     assert result["answered"] == ["hosp-a", "hosp-b"]
     assert result["missing"] == ["hosp-c"]
     reference = union_figures([federation.node_dirs["hosp-a"], federation.node_dirs["hosp-b"]])
