@@ -115,6 +115,28 @@ class NodeSettings(BaseSettings):
         "30 s up to this interval. The first sync starts with serve, without delaying it.",
     )
 
+    # Fault injection for the robust-aggregation tests (development profile only).
+    fault_corrupt_updates: str | None = Field(
+        default=None,
+        pattern=r"^scale:[-+0-9.eE]+$",
+        description="Development only: 'scale:F' multiplies every model update this node "
+        "releases by F, after its clipping (a misbehaving site, for robust-aggregation tests).",
+    )
+
+    @field_validator("fault_corrupt_updates")
+    @classmethod
+    def _valid_corruption(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                factor = float(value.removeprefix("scale:"))
+            except ValueError:
+                raise ValueError(
+                    f"{value!r}: give 'scale:F' with a number F, e.g. scale:1e6"
+                ) from None
+            if factor != factor or factor in (float("inf"), float("-inf")):
+                raise ValueError(f"{value!r}: the factor must be finite")
+        return value
+
     @field_validator("ae_title", "allow_ae")
     @classmethod
     def _valid_ae_titles(cls, value: str | list[str]) -> str | list[str]:
@@ -126,6 +148,12 @@ class NodeSettings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> NodeSettings:
         if self.profile is DeploymentProfile.PRODUCTION:
+            if self.fault_corrupt_updates is not None:
+                raise ConfigurationError(
+                    "production profile: fault_corrupt_updates corrupts this node's model "
+                    "updates and exists only for tests; unset HARMONIA_NODE_FAULT_CORRUPT_UPDATES",
+                    setting="fault_corrupt_updates",
+                )
             if self.dicom_port is not None and not self.allow_ae:
                 raise ConfigurationError(
                     "production profile: set at least one --allow-ae for the C-STORE SCP",
@@ -156,6 +184,13 @@ class NodeSettings(BaseSettings):
             return self.ingest_workers
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
         return min(cores - 2, 4) if cores >= 4 else 0
+
+    @property
+    def update_corruption(self) -> float | None:
+        """The factor of ``fault_corrupt_updates`` (None: updates leave as trained)."""
+        if self.fault_corrupt_updates is None:
+            return None
+        return float(self.fault_corrupt_updates.removeprefix("scale:"))
 
     @property
     def resolved_database_url(self) -> str:

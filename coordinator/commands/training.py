@@ -36,6 +36,7 @@ from coordinator.exit_codes import ExitCode
 from coordinator.models import RunStatus
 from coordinator.runtime import open_coordinator
 from coordinator.serverapp.training_aggregation import Aggregation, check_aggregation
+from coordinator.serverapp.training_secure import secure_parameters
 from coordinator.settings import CoordinatorSettings
 from coordinator.superlink import CONNECTION, FlowerPaths
 from shared.errors import ConfigurationError
@@ -133,12 +134,7 @@ def run_training(
     """
     check_aggregation(aggregation, secure_aggregation=secure_aggregation)
     if secure_aggregation:
-        raise ConfigurationError(
-            "--secure-aggregation is not available for training rounds yet: model updates are "
-            "not routed through SecAgg+ by this version, and a run must not claim it. Run "
-            "without it (each update is still DP-noised and clipped on its node).",
-            setting="secure_aggregation",
-        )
+        secure_parameters(plan, 60.0)  # refuses a plan without update_clip_norm, saying why
     if rounds < 1 or min_sites < 1:
         raise ConfigurationError("--rounds and --min-sites must be at least 1", setting="rounds")
     paths = FlowerPaths.of(settings.data_dir)

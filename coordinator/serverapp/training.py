@@ -42,7 +42,6 @@ from coordinator.serverapp.training_aggregation import (
 )
 from coordinator.serverapp.training_exchange import load_registry, wait_for_nodes
 from coordinator.serverapp.training_round import RoundRunner, TrainingConfig
-from shared.errors import ConfigurationError
 from shared.weights import decode_weights, encode_weights
 
 __all__ = ["app", "run_training"]
@@ -56,21 +55,23 @@ def _write_json(path: Path, document: dict[str, Any]) -> None:
     staging.replace(path)
 
 
-def run_training(grid: Grid, config: dict[str, Any]) -> dict[str, Any]:
-    """Run every round of a training run on ``grid``; the run's result document."""
+def run_training(
+    grid: Grid, config: dict[str, Any], context: Context | None = None
+) -> dict[str, Any]:
+    """Run every round of a training run on ``grid``; the run's result document.
+
+    ``context`` (the ServerApp's) is needed for rounds under SecAgg+.
+    """
     settings = TrainingConfig.from_run_config(config)
     aggregation = AggregationSettings(
         Aggregation(settings.aggregation), settings.trim_fraction, settings.krum_malicious
     )
     check_aggregation(aggregation.rule, secure_aggregation=settings.secure_aggregation)
-    if settings.secure_aggregation:
-        raise ConfigurationError(
-            "SecAgg+ is not wired into training rounds yet; run without secure-aggregation",
-            setting="secure_aggregation",
-        )
     run_dir = settings.run_dir
     weights, _ = decode_weights((run_dir / "initial.weights").read_bytes())
-    runner = RoundRunner(grid, settings, aggregation, load_registry(settings.registry_path))
+    runner = RoundRunner(
+        grid, settings, aggregation, load_registry(settings.registry_path), context
+    )
     progress = run_dir / "progress.jsonl"
     history: list[dict[str, Any]] = []
     status, message = "completed", ""
@@ -111,6 +112,7 @@ def run_training(grid: Grid, config: dict[str, Any]) -> dict[str, Any]:
         "guideline": runner.guideline(),
         "aggregation": str(aggregation.rule),
         "secure_aggregation": settings.secure_aggregation,
+        "weighting": "equal" if settings.secure_aggregation else "examples",
         "weights_path": str(run_dir / "final.weights"),
     }
 
@@ -122,7 +124,7 @@ def main(grid: Grid, context: Context) -> None:
     run_dir = Path(str(config["run-dir"]))
     started = time.monotonic()
     try:
-        result = run_training(grid, config)
+        result = run_training(grid, config, context)
     except Exception as error:  # the run must end with its state recorded
         result = {
             "run_id": str(config.get("run-id", "")),

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from flwr.app import Message
+from flwr.app import Context, Message
 from flwr.serverapp import Grid
 
 from coordinator.serverapp.training_aggregation import AggregationSettings, aggregate_updates
@@ -28,7 +28,10 @@ from coordinator.serverapp.training_records import (
     read_reply,
     task_content,
 )
+from coordinator.serverapp.training_secure import secure_training_round
 from shared.compression import CompressionError, decode_arrays
+from shared.errors import ConfigurationError
+from shared.schemas.training import TrainingPlan
 
 __all__ = ["RoundOutcome", "RoundRunner", "TrainingConfig", "pool_evaluation"]
 
@@ -155,7 +158,9 @@ class RoundRunner:
         config: TrainingConfig,
         aggregation: AggregationSettings,
         registry: Mapping[int, str],
+        context: Context | None = None,
     ) -> None:
+        self.context = context
         self.grid = grid
         self.config = config
         self.aggregation = aggregation
@@ -248,8 +253,68 @@ class RoundRunner:
         if reply.guideline[0]:
             self._guideline = reply.guideline
 
+    def _train_secure(self, server_round: int, nodes: list[int], weights: Arrays) -> RoundOutcome:
+        """A round under SecAgg+ (:mod:`~coordinator.serverapp.training_secure`)."""
+        started = time.monotonic()
+        if self.context is None:
+            raise ConfigurationError(
+                "a secure round needs the ServerApp's context", setting="secure_aggregation"
+            )
+        outcome = secure_training_round(
+            self.grid,
+            self.context,
+            nodes,
+            weights,
+            self._site_config(server_round),
+            plan=TrainingPlan.from_json(self.config.plan_json),
+            registry=self.registry,
+            timeout_s=self.config.reply_timeout_s,
+            poll_s=self.config.poll_s,
+        )
+        for reply in outcome.replies:
+            self._record_site(reply, server_round)
+        entry: dict[str, Any] = {
+            "round": server_round,
+            "answered": sorted(r.site for r in outcome.replies),
+            "refused": {},
+            "missing": sorted(outcome.dropped),
+            "dropped": outcome.dropped,
+            "examples": {},
+            "bytes": {r.site: r.bytes_total for r in outcome.replies},
+            "privacy": {
+                r.site: [{"epsilon": e, "delta": d, "mechanism": m} for e, d, m in r.charges]
+                for r in outcome.replies
+            },
+            "train_loss": None,
+            "evaluation_of_received": pool_evaluation([]),
+            "secure": outcome.facts,
+        }
+        count = len(outcome.replies)
+        if outcome.mean_update is None or count < max(self.config.min_sites, 1):
+            entry.update(
+                aggregated=False,
+                message=(
+                    f"round {server_round}: "
+                    + str(
+                        outcome.facts.get("message")
+                        or f"only {count} site update(s) in the secure sum, the run needs at "
+                        f"least {self.config.min_sites} (--min-sites)"
+                    )
+                ),
+                wall_s=round(time.monotonic() - started, 3),
+            )
+            return RoundOutcome(entry, None)
+        merged = {
+            name: np.asarray(current, dtype=np.float32) + delta
+            for (name, current), delta in zip(weights.items(), outcome.mean_update, strict=True)
+        }
+        entry.update(aggregated=True, wall_s=round(time.monotonic() - started, 3))
+        return RoundOutcome(entry, merged)
+
     def train_round(self, server_round: int, nodes: list[int], weights: Arrays) -> RoundOutcome:
         """Send ``weights`` for local training to ``nodes``; aggregate what comes back."""
+        if self.config.secure_aggregation:
+            return self._train_secure(server_round, nodes, weights)
         started = time.monotonic()
         result = self._send(nodes, TRAINING, weights, server_round)
         replies, refused, missing = self._read(result)

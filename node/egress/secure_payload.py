@@ -44,10 +44,11 @@ _MAX_BLOB = 4096  # a public key, an encrypted share pair, a key share
 _MAX_VECTOR = 1 << 28
 _RECEIPT = re.compile(
     r"^(agreement_statistics|diversity_statistics|model_update)\."
-    r"(bytes|sha256|epsilon|delta|mechanism)$"
+    r"(bytes|sha256|epsilon|delta|mechanism|guideline|guideline_version)$"
 )
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_MECHANISM = re.compile(r"^gaussian-z[0-9.e+-]+-k[0-9]+$")
+_MECHANISM = re.compile(r"^(gaussian-z[0-9.e+-]+-k[0-9]+|dpsgd-z[0-9.e+-]+-q[0-9.e+-]+-s[0-9]+)$")
 _PUBLIC: Mapping[str, str] = {
     "confusion": "categories",
     "coincidence": "values",
@@ -96,7 +97,11 @@ def check_secure_aggregation(check: _Check, payload: Mapping[str, Any]) -> None:
         if field == "sha256":
             check.pattern(value, f"$.receipt.{key}", _SHA256, "a lower-case hex SHA-256")
         elif field == "mechanism":
-            check.pattern(value, f"$.receipt.{key}", _MECHANISM, "a Gaussian mechanism name")
+            check.pattern(value, f"$.receipt.{key}", _MECHANISM, "a Gaussian or DP-SGD mechanism")
+        elif field in ("guideline", "guideline_version"):
+            if match[1] != "model_update":
+                raise check.refuse(f"$.receipt.{key}", "only a model update's receipt names it")
+            check.pattern(value, f"$.receipt.{key}", _NAME, "a guideline name or version")
         else:
             check.number(value, f"$.receipt.{key}")
 

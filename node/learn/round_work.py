@@ -16,6 +16,21 @@ compressed as the plan says, leaves **only** through
 ``gate.release("model_update", ..., privacy=update.privacy)``: the gate checks,
 charges and ledgers it, and its bytes are the reply's body.
 
+Under SecAgg+ (``secure`` in the request) the update is released to
+``superlink/secure-sum`` (:data:`node.stats.SECURE_DESTINATION`): charged and
+ledgered here once, then encoded from the gate's bytes by the ClientApp and
+masked by ``secaggplus_mod`` (the masked vector is ledgered as
+``secure_aggregation``). No per-site evaluation goes with a secure update.
+
+A development node with ``fault_corrupt_updates = "scale:F"`` multiplies its
+update by F after clipping (the robust-aggregation test's misbehaving site);
+the production profile refuses the setting.
+
+Each ``train`` appends its data-load and compute seconds (training plus the
+evaluation of the received weights) to ``DATA_DIR/learn/timings.jsonl``: the
+round's compute, against which the federation's fixed cost per round is
+measured (``benchmarks/federated_overhead.py``).
+
 Evaluation figures leave per site only under the site's policy
 (``"release_site_metrics": true`` in ``training-policy.json``): then as an
 ``evaluation_metrics`` release, noised with the Gaussian mechanism and charged
@@ -26,6 +41,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,13 +57,17 @@ from node.learn.privacy import TRAINING_POLICY_FILE, TrainingAccountant, Trainin
 from node.learn.training import train_local
 from node.quality import load_project
 from node.settings import NodeSettings
+from node.stats import SECURE_DESTINATION
 from node.stats.privacy import gaussian_charge
 from node.store import create_database_engine
 from shared.compression import encode_arrays
 from shared.schemas.training import TrainingPlan
 from shared.weights import decode_weights
 
-__all__ = ["EvaluationPolicy", "RoundWork"]
+__all__ = ["TIMINGS_FILE", "EvaluationPolicy", "RoundWork"]
+
+TIMINGS_FILE = "timings.jsonl"
+"""In ``DATA_DIR/learn``: one line per train request (round id, data load and compute seconds)."""
 
 _FIGURES = ("loss", "dice", "accuracy")
 _BOUNDS = {"loss": 5.0, "dice": 1.0, "accuracy": 1.0}
@@ -149,6 +170,20 @@ class RoundWork:
         )
         return {"evaluation_release": base64.b64encode(released).decode("ascii")}
 
+    def _record_timing(self, op: str, round_id: str, load_s: float, compute_s: float) -> None:
+        """Append the work's timing to ``DATA_DIR/learn/timings.jsonl`` (what a round computed)."""
+        folder = self.data_dir / "learn"
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        line = {
+            "op": op,
+            "round_id": round_id,
+            "load_s": round(load_s, 4),
+            "compute_s": round(compute_s, 4),
+            "pid": os.getpid(),
+        }
+        with (folder / TIMINGS_FILE).open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(line, sort_keys=True) + "\n")
+
     def train(self, request: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
         """Train one round from the global weights in ``body``; the gate's bytes of the update."""
         plan = TrainingPlan.from_json(str(request["plan"]))
@@ -157,7 +192,9 @@ class RoundWork:
         arrays, _ = decode_weights(body)
         weights = list(arrays.values())
         gate = self._gate()
+        loading = time.monotonic()
         data = self._training_data(project, plan, str(request.get("run_id", "")))
+        computing = time.monotonic()
         update = train_local(
             self.data_dir,
             project,
@@ -168,8 +205,14 @@ class RoundWork:
             data=data,
             gate=gate,
         )
-        evaluation = self._evaluation(gate, project, plan, weights, request)
-        encoded = encode_arrays(update.arrays, plan.compression)
+        secure = bool(request.get("secure", False))
+        evaluation = {} if secure else self._evaluation(gate, project, plan, weights, request)
+        self._record_timing("train", round_id, computing - loading, time.monotonic() - computing)
+        outgoing = list(update.arrays)
+        factor = self.settings.update_corruption
+        if factor is not None:  # development-only fault injection (see the module docstring)
+            outgoing = [np.asarray(a * factor, dtype=np.asarray(a).dtype) for a in outgoing]
+        encoded = encode_arrays(outgoing, plan.compression)
         guideline = self._guideline(project)
         metadata: dict[str, Any] = {
             "guideline": guideline[0],
@@ -188,11 +231,18 @@ class RoundWork:
         released = gate.release(
             "model_update",
             {"arrays": {f"u{i:04d}": a for i, a in enumerate(encoded)}, "metadata": metadata},
-            "superlink",
+            SECURE_DESTINATION if secure else "superlink",
             round_id=round_id,
             privacy=update.privacy,
         )
-        return {"ok": True, **evaluation}, released
+        header: dict[str, Any] = {"ok": True, **evaluation}
+        if update.privacy is not None:
+            header["privacy"] = {
+                "epsilon": float(update.privacy.epsilon),
+                "delta": float(update.privacy.delta),
+                "mechanism": str(update.privacy.mechanism),
+            }
+        return header, released
 
     def evaluate(self, request: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
         """Evaluate the weights in ``body``; the figures, released per the site's policy."""

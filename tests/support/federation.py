@@ -60,6 +60,7 @@ class Federation:
     node_dirs: dict[str, Path]
     logs: Path
     node_ports: dict[str, int] | None = None
+    node_env: Mapping[str, Mapping[str, str]] | None = None
 
     def start_node(self, site: str) -> subprocess.Popen[bytes]:
         """(Re)start ``site``'s ``serve`` on its port and wait until it is healthy."""
@@ -75,7 +76,7 @@ class Federation:
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=environment(),
+                env={**environment(), **(self.node_env or {}).get(site, {})},
             )
         self.nodes[site] = process
         wait_healthy(f"http://127.0.0.1:{port}", process)
@@ -126,13 +127,15 @@ def running_federation(
     prepare: Callable[[Path, int], None] | None = None,
     per_site: Collection[str] | None = None,
     coordinator_env: Mapping[str, str] | None = None,
+    node_env: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Iterator[Federation]:
     """A coordinator and one node per site (readings from ``PLANS`` a, b, c...).
 
     ``prepare(data_dir, index)``, when given, fills each node instead (the
     training rounds' phantom lesions and policies). ``per_site``: the sites
     whose statistics policy allows per-site releases (None: all).
-    ``coordinator_env`` adds ``HARMONIA_COORDINATOR_*`` settings (``CAPTURE_DIR``).
+    ``coordinator_env`` adds ``HARMONIA_COORDINATOR_*`` settings (``CAPTURE_DIR``);
+    ``node_env`` adds settings per site (``HARMONIA_NODE_FAULT_CORRUPT_UPDATES``).
     """
     port, site_port, fleet_port, superlink_port = (free_port() for _ in range(4))
     coordinator_dir = root / "coordinator"
@@ -149,7 +152,7 @@ def running_federation(
             env={**environment(), **(coordinator_env or {})},
         )
     nodes: dict[str, subprocess.Popen[bytes]] = {}
-    federation = Federation(coordinator, coordinator_dir, nodes, {}, root)
+    federation = Federation(coordinator, coordinator_dir, nodes, {}, root, node_env=node_env)
     try:
         wait_healthy(f"http://127.0.0.1:{port}", coordinator)
         for index, site in enumerate(sites):

@@ -16,6 +16,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +37,29 @@ from shared.schemas import Guideline
 from shared.simulation import CaseTruth, ReaderHabits, ReaderProfile, simulate_annotations
 
 PROJECT = "lesions"
+
+
+def tiny_plan(**overrides: Any) -> dict[str, Any]:
+    """A training plan small enough for rounds on real processes (a 2-level U-Net on 32 px).
+
+    DP-SGD (z = 1, max grad norm 1) and an update clip norm of 5 unless
+    ``overrides`` change them (``privacy=None`` leaves DP out).
+    """
+    plan: dict[str, Any] = {
+        "name": "lesion-seg",
+        "task": "segmentation",
+        "labels": ["lesion"],
+        "model": {"features": [4, 8], "groups": 4},
+        "input": {"size": 32},
+        "batch_size": 16,
+        "learning_rate": 0.05,
+        "update_clip_norm": 5.0,
+        "privacy": {"noise_multiplier": 1.0, "max_grad_norm": 1.0, "delta": 1e-5},
+    }
+    plan.update(overrides)
+    return {k: v for k, v in plan.items() if v is not None}
+
+
 LABEL = "lesion"
 ROWS = 64
 PIXEL_MM = 5.0

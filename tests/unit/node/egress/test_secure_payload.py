@@ -166,3 +166,21 @@ def test_a_canary_in_protocol_bytes_is_caught() -> None:
     }
     with pytest.raises(CanaryDetectedError):
         CanaryScan().check(payload, kind="secure_aggregation")
+
+
+def test_a_model_updates_receipt_names_its_dpsgd_charge_and_guideline() -> None:
+    receipt = {
+        "model_update.bytes": 4321,
+        "model_update.sha256": "b" * 64,
+        "model_update.epsilon": 1.7,
+        "model_update.delta": 1e-5,
+        "model_update.mechanism": "dpsgd-z1-q0.5-s4",
+        "model_update.guideline": "lesion-seg",
+        "model_update.guideline_version": "1.0",
+    }
+    stage = {"stage": "collect_masked_vectors", "protocol": PROTOCOL["collect_masked_vectors"]}
+    validate_payload("secure_aggregation", {**stage, "receipt": receipt}, RULES)
+    named = {**receipt, "model_update.guideline": "Jane Doe, born 1970"}
+    assert refused({**stage, "receipt": named}).field == "$.receipt.model_update.guideline"
+    statistics = {"agreement_statistics.guideline": "lesion-seg"}
+    assert "guideline" in str(refused({**stage, "receipt": statistics}).field)
