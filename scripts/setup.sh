@@ -11,7 +11,7 @@ want_test=0
 # Real peers the tests talk to: Orthanc (a PACS with DICOMweb), dicom3tools' dciodvfy, dcmtk;
 # Chromium drives the UI's end-to-end tests (Playwright uses it; never `playwright install`);
 # PostgreSQL's server runs the store's tests against the database larger sites use.
-TEST_DEBIAN_PACKAGES=(orthanc orthanc-dicomweb dicom3tools dcmtk chromium postgresql docker-compose nginx libnginx-mod-stream)
+TEST_DEBIAN_PACKAGES=(orthanc orthanc-dicomweb dicom3tools dcmtk chromium postgresql docker-compose nginx libnginx-mod-stream systemd)
 
 if ((want_test)); then
     missing=()
