@@ -27,9 +27,17 @@ def test_robust_aggregation_with_secure_aggregation_is_refused(tmp_path: Path) -
         )
 
 
-def test_secure_aggregation_is_refused_until_it_is_wired(tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match="not available for training rounds yet"):
-        run_training(_settings(tmp_path), plan=PLAN, project="p", rounds=1, secure_aggregation=True)
+def test_secure_aggregation_needs_a_clipped_update(tmp_path: Path) -> None:
+    unclipped = PLAN.model_copy(update={"update_clip_norm": None})
+    with pytest.raises(ConfigurationError, match="update_clip_norm"):
+        run_training(
+            _settings(tmp_path), plan=unclipped, project="p", rounds=1, secure_aggregation=True
+        )
+    clipped = PLAN.model_copy(update={"update_clip_norm": 5.0})
+    with pytest.raises(ConfigurationError, match="serve --flower"):  # accepted up to the SuperLink
+        run_training(
+            _settings(tmp_path), plan=clipped, project="p", rounds=1, secure_aggregation=True
+        )
 
 
 def test_a_run_needs_a_superlink_and_sensible_counts(tmp_path: Path) -> None:
