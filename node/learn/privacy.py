@@ -30,6 +30,7 @@ this module directly (``node.learn.privacy``).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -159,24 +160,23 @@ class TrainingAccountant:
 
 
 def _curve(charge: PrivacyCharge) -> np.ndarray | None:
-    match = _DPSGD.fullmatch(charge.mechanism)
+    curve = _named_curve(charge.mechanism)
+    return None if curve is None else np.asarray(curve)
+
+
+@functools.lru_cache(maxsize=1024)
+def _named_curve(mechanism: str) -> tuple[float, ...] | None:
+    """The RDP curve a mechanism name states (cached: a ledger repeats a few names)."""
+    match = _DPSGD.fullmatch(mechanism)
     if match is not None:
-        return np.asarray(
-            opacus_rdp.compute_rdp(
-                q=float(match["q"]),
-                noise_multiplier=float(match["z"]),
-                steps=int(match["s"]),
-                orders=_ORDERS,
-            )
-        )
-    match = _GAUSSIAN.fullmatch(charge.mechanism)
-    if match is not None:
-        return np.asarray(
-            opacus_rdp.compute_rdp(
-                q=1.0, noise_multiplier=float(match["z"]), steps=int(match["k"]), orders=_ORDERS
-            )
-        )
-    return None
+        q, z, steps = float(match["q"]), float(match["z"]), int(match["s"])
+    else:
+        match = _GAUSSIAN.fullmatch(mechanism)
+        if match is None:
+            return None
+        q, z, steps = 1.0, float(match["z"]), int(match["k"])
+    curve = opacus_rdp.compute_rdp(q=q, noise_multiplier=z, steps=steps, orders=_ORDERS)
+    return tuple(float(v) for v in np.atleast_1d(curve))
 
 
 @dataclass(frozen=True)
