@@ -35,17 +35,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-import psutil
-from _harness import REPO, emit, print_table
+from _harness import emit, print_table
+from _simulation import copy_sites, run_on_simulation, site_name
+from _simulation import growth as growth_per_site
+from _simulation import measure as measure_child
 
 from tests.support.stats_sites import PLANS, PROJECT, prepare_site, write_policy
 
@@ -55,34 +53,15 @@ SEED = 7
 TEMPLATES = tuple(PLANS)  # the three sites' readings, copied round-robin
 
 
-def _site_name(index: int) -> str:
-    return f"site-{index:04d}"
-
-
-# -- the sites ---------------------------------------------------------------------------------
-
-
 def prepare_sites(root: Path, count: int) -> list[Path]:
     """``count`` node stores under ``root``: copies of three templates, each enrolled alone."""
-    from node.consortium import Membership, consortium_dir
-
     templates = []
     for index, plan in enumerate(TEMPLATES):
         template = root / "templates" / plan
         prepare_site(template, PLANS[plan], seed=index)
         templates.append(template)
-    sites = []
-    for index in range(count):
-        data_dir = root / "sites" / _site_name(index)
-        shutil.copytree(templates[index % len(templates)], data_dir)
-        folder = consortium_dir(data_dir)
-        folder.mkdir(exist_ok=True)
-        site = _site_name(index)
-        membership = Membership(site, "http://x", "https://x", "127.0.0.1:9092", "1", "", "")
-        (folder / "enrollment.json").write_text(json.dumps(membership.to_json()))
-        write_policy(data_dir, epsilon=1e6, delta=0.5)  # room for every run of the benchmark
-        sites.append(data_dir)
-    return sites
+    # room for every run of the benchmark
+    return copy_sites(root, templates, count, lambda d: write_policy(d, epsilon=1e6, delta=0.5))
 
 
 # -- the two measured runs (each in a child process) -------------------------------------------
@@ -115,7 +94,7 @@ def run_baseline(root: Path, count: int, round_id: str) -> dict[str, Any]:
     answered = []
     released_bytes = 0
     for index in range(count):
-        releases = release_statistics(root / "sites" / _site_name(index), request)
+        releases = release_statistics(root / "sites" / site_name(index), request)
         agreement = []
         histograms: dict[str, Any] = {}
         for release in releases:
@@ -127,7 +106,7 @@ def run_baseline(root: Path, count: int, round_id: str) -> dict[str, Any]:
                 ]
             else:
                 histograms = dict(payload["histograms"])
-        answered.append(SiteStatistics(_site_name(index), agreement, histograms))
+        answered.append(SiteStatistics(site_name(index), agreement, histograms))
     pooled = pool_agreement(answered)
     figures = label_figures(pooled)
     pool_histograms(answered)
@@ -141,27 +120,7 @@ def run_baseline(root: Path, count: int, round_id: str) -> dict[str, Any]:
 
 def run_simulation_round(root: Path, count: int, round_id: str, *, secure: bool) -> dict[str, Any]:
     """The real round on Flower's Simulation Engine with ``count`` virtual SuperNodes."""
-    from flwr.app import Context, Message
-    from flwr.clientapp import ClientApp
-    from flwr.serverapp import Grid, ServerApp
-    from flwr.simulation import run_simulation
-
     from coordinator.serverapp.app import run_round
-    from node.clientapp import app as node_app
-
-    sites_dir = str(root / "sites")
-
-    class SiteClientApp(ClientApp):
-        """The node's ClientApp, told its site's data path (a SuperNode's ``node_config``)."""
-
-        def __call__(self, message: Message, context: Context) -> Message:
-            site = _site_name(int(context.node_config["partition-id"]))
-            context.node_config = {
-                **context.node_config,
-                "data-path": f"{sites_dir}/{site}",
-                "site": site,
-            }
-            return node_app(message, context)
 
     config = {
         "project": PROJECT,
@@ -177,24 +136,9 @@ def run_simulation_round(root: Path, count: int, round_id: str, *, secure: bool)
         "per-site": True,
         "secure-aggregation": secure,
     }
-    outcome: dict[str, Any] = {}
-    server = ServerApp()
-
-    @server.main()
-    def main(grid: Grid, context: Context) -> None:
-        outcome["result"] = run_round(grid, config)
-
-    started = time.perf_counter()
-    run_simulation(
-        server_app=server,
-        client_app=SiteClientApp(),
-        num_supernodes=count,
-        backend_config={"client_resources": {"num_cpus": 1, "num_gpus": 0}},
+    result, wall = run_on_simulation(
+        lambda grid, _context: run_round(grid, config), root / "sites", count
     )
-    wall = time.perf_counter() - started
-    result = outcome.get("result")
-    if result is None:
-        raise RuntimeError("the ServerApp did not finish its round; see the log above")
     return {
         "wall_s": wall,
         "round_s": float(result["wall_time_s"]),
@@ -218,80 +162,11 @@ def _child(args: argparse.Namespace) -> None:
 # -- the parent: one child per measurement, whole-tree memory ----------------------------------
 
 
-def _tree_rss_and_cpu(pid: int) -> tuple[float, float]:
-    try:
-        root = psutil.Process(pid)
-        processes = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0.0, 0.0
-    rss = cpu = 0.0
-    for process in processes:
-        try:
-            rss += process.memory_info().rss
-            times = process.cpu_times()
-            cpu += times.user + times.system + times.children_user + times.children_system
-        except psutil.NoSuchProcess:
-            continue
-    return rss / 2**20, cpu
-
-
 def measure(root: Path, mode: str, count: int, *, secure: bool) -> dict[str, Any]:
     """Run one measurement in a child; its result, peak tree RSS and tree CPU seconds."""
-    from shared.flower_process import flower_environment
-
-    env = flower_environment(root / "flwr-home" / f"{mode}-{count}")
-    env["RAY_DEDUP_LOGS"] = "0"
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    command = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--child",
-        mode,
-        "--child-sites",
-        str(count),
-        "--root",
-        str(root),
-    ]
-    if secure:
-        command.append("--secure")
-    log = root / f"{mode}-{count}.log"
-    peak = [0.0]
-    cpu = [0.0]
-    started = time.perf_counter()
-    with open(log, "w") as handle:
-        child = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env)
-        stop = threading.Event()
-
-        def sample() -> None:
-            while not stop.is_set():
-                rss, seconds = _tree_rss_and_cpu(child.pid)
-                peak[0] = max(peak[0], rss)
-                cpu[0] = max(cpu[0], seconds)
-                stop.wait(0.2)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        try:
-            child.wait(timeout=3600)
-        finally:
-            stop.set()
-            sampler.join()
-            if child.poll() is None:
-                child.kill()
-    wall = time.perf_counter() - started
-    text = log.read_text(errors="replace")
-    lines = [line for line in text.splitlines() if line.startswith("RESULT ")]
-    if child.returncode != 0 or not lines:
-        raise RuntimeError(f"{mode} with {count} sites failed:\n{text[-4000:]}")
-    result: dict[str, Any] = json.loads(lines[-1].removeprefix("RESULT "))
-    result.update({"process_wall_s": wall, "peak_tree_rss_mib": peak[0], "tree_cpu_s": cpu[0]})
-    return result
-
-
-def _growth(rows: list[dict[str, Any]], key: str) -> float | None:
-    if len(rows) < 2 or rows[-1]["sites"] == rows[0]["sites"]:
-        return None
-    return (rows[-1][key] - rows[0][key]) / (rows[-1]["sites"] - rows[0]["sites"])
+    return measure_child(
+        Path(__file__).resolve(), root, mode, count, ["--secure"] if secure else []
+    )
 
 
 def main() -> None:
@@ -370,12 +245,12 @@ def main() -> None:
         ],
     )
     growth = {
-        "round_s_per_site": _growth(rows, "round_s"),
-        "simulation_wall_s_per_site": _growth(rows, "simulation_wall_s"),
-        "peak_rss_mib_per_site": _growth(rows, "simulation_peak_rss_mib"),
-        "baseline_s_per_site": _growth(rows, "baseline_s"),
-        "simulation_cpu_s_per_site": _growth(rows, "simulation_cpu_s"),
-        "baseline_cpu_s_per_site": _growth(rows, "baseline_cpu_s"),
+        "round_s_per_site": growth_per_site(rows, "round_s"),
+        "simulation_wall_s_per_site": growth_per_site(rows, "simulation_wall_s"),
+        "peak_rss_mib_per_site": growth_per_site(rows, "simulation_peak_rss_mib"),
+        "baseline_s_per_site": growth_per_site(rows, "baseline_s"),
+        "simulation_cpu_s_per_site": growth_per_site(rows, "simulation_cpu_s"),
+        "baseline_cpu_s_per_site": growth_per_site(rows, "baseline_cpu_s"),
     }
     if len(rows) > 1:
         print(

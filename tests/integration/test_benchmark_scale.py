@@ -1,0 +1,52 @@
+"""benchmarks/scale.py --quick runs end to end (10 and 20 virtual sites), ending with JSON.
+
+Figures are not judged (the machine is shared): what is checked is that every
+virtual site answered both rounds, the statistics round's pooled figures equal
+the one-process baseline's, every site evaluated the trained model, and the
+JSON line has its growth and ratio figures.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "scale.py"
+
+
+@pytest.mark.timeout(3600)
+def test_scale_quick_run() -> None:
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=3400,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["benchmark"] == "scale" and figures["quick"] is True
+    assert figures["sites"] == [10, 20] and figures["dp_sgd"] is True
+    for kind in ("stats", "train"):
+        rows = figures[kind]
+        assert [r["sites"] for r in rows] == [10, 20]
+        for row in rows:
+            assert row["answered"] == row["sites"] and row["missing"] == 0
+            assert row["bytes_per_site"] > 0
+            assert row["simulation_cpu_s"] > 0 and row["baseline_cpu_s"] > 0
+            assert row["simulation_peak_rss_mib"] > 0 and row["baseline_peak_rss_mib"] > 0
+        growth = figures["growth"][kind]
+        assert growth["simulation_cpu_s_per_site"] is not None
+        assert growth["simulation_peak_rss_mib_per_site"] is not None
+    assert all(r["figures_equal_baseline"] is True for r in figures["stats"])
+    assert all(r["evaluated"] == r["sites"] == r["baseline_answered"] for r in figures["train"])
+    assert set(figures["ratios"]) == {
+        f"{kind}_cpu_vs_baseline_{n}" for kind in ("stats", "train") for n in (10, 20)
+    }
