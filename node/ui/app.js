@@ -2,7 +2,9 @@
 
 import { clearError, setUnauthorizedHandler, showError } from "./api.js";
 import * as adjudication from "./adjudication.js";
+import { refreshAlerts } from "./alerts.js";
 import * as dashboard from "./dashboard.js";
+import * as egress from "./egress.js";
 import * as login from "./login.js";
 import * as review from "./review.js";
 import { navigate, route, setGuard, start } from "./router.js";
@@ -20,6 +22,7 @@ route("/adjudication", adjudication.render);
 route("/adjudication/:id", adjudication.renderTask);
 route("/dashboard", dashboard.render);
 route("/dashboard/:project", dashboard.render);
+route("/egress", egress.render);
 
 setGuard((found) => {
   if (found.isPublic || currentUser()) return null;
@@ -45,6 +48,7 @@ function updateHeader() {
     ? `${user.display_name || user.username} (${user.role})`
     : "";
   document.getElementById("logout").hidden = !user;
+  refreshAlerts();
 }
 
 async function main() {
@@ -63,6 +67,7 @@ async function main() {
   });
   document.addEventListener("harmonia:session", updateHeader);
   window.addEventListener("hashchange", clearError);
+  window.addEventListener("hashchange", refreshAlerts);
   try {
     await loadSession();
   } catch (error) {
