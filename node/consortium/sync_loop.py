@@ -6,13 +6,13 @@ coordinator never delays the node's startup), then every ``interval_s``.
 A release that fails verification is refused (nothing of it loads) and raised
 as an alert for the node's administrators (:class:`~node.alerts.AlertStore`),
 once per problem; an unreachable or refusing coordinator is logged and retried
-with exponential backoff, from ``retry_s`` up to ``interval_s``.
+with exponential backoff, from ``retry_s`` up to ``interval_s``
+(:class:`~node.consortium.periodic.Periodic` schedules it).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +23,7 @@ from node.alerts import AlertKind, AlertStore
 from node.consortium.errors import ConsortiumError
 from node.consortium.guideline_sync import GuidelineLoader, SyncReport, sync_guidelines
 from node.consortium.membership import MembershipFiles, consortium_dir
+from node.consortium.periodic import Periodic, next_delay
 
 __all__ = ["GuidelineSyncLoop", "SyncOutcome", "guideline_sync_for", "next_delay"]
 
@@ -35,13 +36,6 @@ class SyncOutcome:
 
     report: SyncReport | None
     error: str | None = None
-
-
-def next_delay(failures: int, *, interval_s: float, retry_s: float) -> float:
-    """Seconds until the next pass: the interval, or a backoff after ``failures`` errors."""
-    if failures <= 0:
-        return interval_s
-    return min(interval_s, retry_s * 2.0 ** (failures - 1))
 
 
 class GuidelineSyncLoop:
@@ -69,30 +63,46 @@ class GuidelineSyncLoop:
     ) -> None:
         self._sync = sync
         self._alerts = alerts
-        self.interval_s = interval_s
-        self.retry_s = min(retry_s, interval_s)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.failures = 0
+        self.last: SyncOutcome | None = None
+        self.schedule = Periodic(
+            "guideline-sync", self._pass, interval_s=interval_s, retry_s=retry_s
+        )
+
+    @property
+    def failures(self) -> int:
+        """Failed passes in a row."""
+        return self.schedule.failures
+
+    def delay(self) -> float:
+        """Seconds until the next pass."""
+        return self.schedule.delay()
 
     def run_once(self) -> SyncOutcome:
         """One pass: sync, raise alerts for refusals, count failures. Never raises."""
+        self.last = SyncOutcome(None, "the pass raised (see the log)")
+        self.schedule.run_once()
+        return self.last
+
+    def start(self) -> None:
+        """Run passes on a daemon thread, the first at once, until :meth:`stop`."""
+        self.schedule.start()
+
+    def stop(self, timeout_s: float = 30) -> None:
+        """Ask the loop to end and wait for the pass in progress (at most ``timeout_s``)."""
+        self.schedule.stop(timeout_s)
+
+    def _pass(self) -> bool:
         try:
             report = self._sync()
         except ConsortiumError as exc:
-            self.failures += 1
             _log.warning(
-                "guideline sync failed (%d in a row; next try in %.0f s): %s",
-                self.failures,
-                self.delay(),
-                exc,
+                "guideline sync failed (%d in a row before this one): %s", self.failures, exc
             )
-            return SyncOutcome(None, str(exc))
-        except Exception as exc:  # a bug must not end the loop; it is logged with its traceback
-            self.failures += 1
-            _log.exception("guideline sync failed unexpectedly")
-            return SyncOutcome(None, f"{type(exc).__name__}: {exc}")
-        self.failures = 0
+            self.last = SyncOutcome(None, str(exc))
+            return False
+        except Exception as exc:
+            self.last = SyncOutcome(None, f"{type(exc).__name__}: {exc}")
+            raise
         for key in report.loaded:
             _log.info("guideline sync loaded %s", key)
         for refusal in report.refused:
@@ -106,27 +116,8 @@ class GuidelineSyncLoop:
                 )
             except Exception:
                 _log.exception("could not record the alert for a refused guideline release")
-        return SyncOutcome(report)
-
-    def delay(self) -> float:
-        """Seconds until the next pass."""
-        return next_delay(self.failures, interval_s=self.interval_s, retry_s=self.retry_s)
-
-    def start(self) -> None:
-        """Run passes on a daemon thread until :meth:`stop`."""
-        self._thread = threading.Thread(target=self._run, name="guideline-sync", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout_s: float = 30) -> None:
-        """Ask the loop to end and wait for the pass in progress (at most ``timeout_s``)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.run_once()
-            self._stop.wait(self.delay())
+        self.last = SyncOutcome(report)
+        return True
 
 
 def guideline_sync_for(

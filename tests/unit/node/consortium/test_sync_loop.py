@@ -14,7 +14,7 @@ from node.consortium import (
     SyncReport,
     guideline_sync_for,
 )
-from node.consortium.sync_loop import next_delay
+from node.consortium.periodic import next_delay
 from node.runtime import NodeRuntime
 
 
@@ -80,7 +80,7 @@ def test_the_thread_runs_at_once_and_stops(runtime: NodeRuntime) -> None:
     loop.start()
     assert ran.wait(60)
     loop.stop()
-    assert loop._thread is not None and not loop._thread.is_alive()
+    assert not loop.schedule.running
 
 
 def test_a_node_that_is_not_enrolled_gets_no_loop(runtime: NodeRuntime) -> None:
@@ -100,3 +100,13 @@ def test_the_interval_must_be_positive(minutes: float, runtime: NodeRuntime) -> 
 
     with pytest.raises(ValidationError):
         NodeSettings(data_dir=runtime.settings.data_dir, guideline_sync_minutes=minutes)
+
+
+def test_a_periodic_task_stopped_before_its_first_run_never_runs() -> None:
+    from node.consortium.periodic import Periodic
+
+    runs: list[int] = []
+    task = Periodic("test", lambda: bool(runs.append(1)) or True, interval_s=60, first_s=3600)
+    task.start()
+    task.stop()
+    assert runs == [] and not task.running
