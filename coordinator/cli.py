@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         guideline,
         harmonization,
         rounds,
+        sandbox,
         serve,
         site,
         token,
@@ -55,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="log lines as text (default) or one JSON object per line",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (serve, site, guideline, token, rounds, calibration, harmonization):
+    for module in (serve, site, guideline, token, rounds, calibration, harmonization, sandbox):
         module.register(subparsers)
     return parser
 

@@ -5,14 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
+from coordinator.sandbox import SandboxError, wait_healthy
 from tests.support.node_process import free_port, stop
 
 BOOTSTRAP_TOKEN = "hca_bootstrap_integration-test-token-0123456789"
@@ -53,19 +51,12 @@ def _environment() -> dict[str, str]:
 
 
 def _wait_healthy(coordinator: CoordinatorProcess, deadline_s: float = 60) -> None:
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        if coordinator.process.poll() is not None:
-            raise RuntimeError(
-                f"coordinator exited with {coordinator.process.returncode}:\n{coordinator.output()}"
-            )
-        try:
-            if httpx.get(f"{coordinator.url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"coordinator did not become healthy:\n{coordinator.output()}")
+    try:
+        wait_healthy(
+            coordinator.url, coordinator.process, deadline_s=deadline_s, log=coordinator.log
+        )
+    except SandboxError as error:
+        raise RuntimeError(f"{error}:\n{coordinator.output()}") from error
 
 
 @contextmanager

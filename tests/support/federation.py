@@ -11,31 +11,24 @@ stopped by PID on exit. The stats-round integration test and
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from coordinator.sandbox.processes import child_environment
+from coordinator.sandbox.processes import wait_healthy as _wait_healthy
 from tests.support.node_process import free_port, stop
 from tests.support.stats_sites import PLANS, PROJECT, prepare_site, write_policy
 
 
 def environment() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HARMONIA_")}
-    env.update(
-        HARMONIA_COORDINATOR_FSYNC="false",
-        HARMONIA_NODE_FSYNC="false",
-        HARMONIA_NODE_INGEST_WORKERS="0",
-    )
-    return env
+    """The children's environment: no inherited HARMONIA_* settings, no fsync, no ingest pool."""
+    return child_environment()
 
 
 def cli(module: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -106,16 +99,8 @@ class Federation:
 
 
 def wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
-    end = time.monotonic() + 90
-    while time.monotonic() < end:
-        assert process.poll() is None, f"exited with {process.returncode}"
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{url} did not become healthy")
+    """Poll ``url/healthz`` until 200 (the sandbox's own wait, 90 s)."""
+    _wait_healthy(url, process, deadline_s=90)
 
 
 @contextmanager

@@ -4,24 +4,26 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from coordinator.sandbox import SandboxError
+from coordinator.sandbox.processes import free_port, wait_healthy
+from coordinator.sandbox.processes import stop_process as stop
+
+__all__ = [
+    "BOOTSTRAP_TOKEN",
+    "NodeProcess",
+    "free_port",
+    "running_node",
+    "stop",
+]
 
 BOOTSTRAP_TOKEN = "hn_bootstrap_integration-test-token-0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -45,28 +47,10 @@ class NodeProcess:
 
 
 def _wait_healthy(node: NodeProcess, deadline_s: float = 60) -> None:
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        if node.process.poll() is not None:
-            raise RuntimeError(f"node exited with {node.process.returncode}:\n{node.output()}")
-        try:
-            if httpx.get(f"{node.url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"node did not become healthy:\n{node.output()}")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop by PID: SIGTERM, then SIGKILL if it does not exit."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
+    try:
+        wait_healthy(node.url, node.process, deadline_s=deadline_s, log=node.log)
+    except SandboxError as error:
+        raise RuntimeError(f"{error}:\n{node.output()}") from error
 
 
 @contextmanager

@@ -1,0 +1,68 @@
+"""The sandbox as a newcomer runs it: ``harmonia-coordinator sandbox --sites 3 --exit-after``.
+
+A real subprocess starts a coordinator and three nodes as separate processes
+(TLS, real enrollment), walks every step of the loop and exits 0 only when
+each step worked and the flagged label's agreement rose after the revision.
+The test checks the printed steps, URLs, logins and figures, that every UI
+answered while it ran (the summary is printed before shutdown) and that
+nothing listens any more once it has exited.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from coordinator.sandbox import STEPS, child_environment
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(2400)]
+
+
+def test_sandbox_walks_the_whole_loop_and_stops_everything(tmp_path: Path) -> None:
+    data_dir = tmp_path / "sandbox"
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "coordinator.cli", "sandbox", "--sites", "3"),
+            *("--data-dir", str(data_dir), "--exit-after"),
+        ],
+        capture_output=True,
+        text=True,
+        env=child_environment(),
+        timeout=2300,
+        check=False,
+    )
+    out = result.stdout
+    assert result.returncode == 0, f"{out}\n{result.stderr}"
+    for number, step in enumerate(STEPS, start=1):
+        assert f"step {number}/{len(STEPS)}: {step}: ok" in out, out
+    assert "flagged labels: lesion" in out
+    figures = {
+        name: float(value)
+        for name, value in re.findall(
+            r"agreement \(pooled Dice\) (before|after) revision: +([\d.]+)", out
+        )
+    }
+    assert figures["after"] > figures["before"], out
+    assert re.search(r"model sandbox-lesions@\S+ Dice: ([\d.]+|n/a)", out), out
+    dashboard = re.search(r"coordinator dashboard: (http://127\.0\.0\.1:\d+)/ui/", out)
+    assert dashboard is not None and re.search(r"admin token: hca_sandbox_\S+", out)
+    nodes = re.findall(r"(site-[abc]) UI: (http://127\.0\.0\.1:\d+)/ui/", out)
+    assert [site for site, _ in nodes] == ["site-a", "site-b", "site-c"]
+    assert (
+        len(re.findall(r"users: admin, reviewer, reader1, reader2, reader3  password: \S+", out))
+        == 3
+    )
+    assert "stopped 4 process(es)" in out
+    # drafts were made on every node
+    drafts = re.search(r"step 11/11: AI drafts on every node: ok: (.*)", out)
+    assert drafts is not None and len(re.findall(r"site-[abc] \d+ draft", drafts.group(1))) == 3
+    # every process is gone: nothing answers on the printed addresses
+    for url in [dashboard.group(1), *(u for _, u in nodes)]:
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"{url}/healthz", timeout=5)
+    assert (data_dir / "logs" / "coordinator.log").is_file()
