@@ -114,6 +114,13 @@ class NodeSettings(BaseSettings):
         description="Minutes between guideline syncs while enrolled; errors back off from "
         "30 s up to this interval. The first sync starts with serve, without delaying it.",
     )
+    health_report_minutes: float = Field(
+        default=15,
+        gt=0,
+        description="Minutes between health reports to the coordinator while enrolled "
+        "(versions, uptime and store counters, through the egress gate as kind health); "
+        "the first goes about 5 s after serve starts, errors back off from 30 s.",
+    )
 
     # Fault injection for the robust-aggregation tests (development profile only).
     fault_corrupt_updates: str | None = Field(

@@ -10,7 +10,7 @@ import uvicorn
 from node.api import create_app
 from node.api.metrics import readiness_of
 from node.commands.options import add_data_dir, settings_from
-from node.consortium import guideline_sync_for
+from node.consortium import guideline_sync_for, health_reporter_for
 from node.exit_codes import ExitCode
 from node.learn.service import learning_service_for
 from node.observability import listening_probe, process_probe
@@ -113,6 +113,15 @@ def run(args: argparse.Namespace) -> int:
         if guideline_sync is not None:
             guideline_sync.start()
             print(f"  Guidelines: synced every {settings.guideline_sync_minutes:g} min", flush=True)
+        health = health_reporter_for(
+            settings.data_dir,
+            runtime.engine,
+            ledger_key=runtime.egress_key,
+            interval_s=settings.health_report_minutes * 60,
+        )
+        if health is not None:
+            health.start()
+            print(f"  Health:   reported every {settings.health_report_minutes:g} min", flush=True)
         supernode = supernode_for(settings.data_dir)
         learning = learning_service_for(settings.data_dir) if supernode is not None else None
         if learning is not None:
@@ -130,6 +139,8 @@ def run(args: argparse.Namespace) -> int:
         finally:
             if guideline_sync is not None:
                 guideline_sync.stop()
+            if health is not None:
+                health.stop()
             if supernode is not None:
                 supernode.stop()
             if learning is not None:
