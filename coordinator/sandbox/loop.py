@@ -172,11 +172,12 @@ class Sandbox:
         path = layout.root / f"{GUIDELINE_NAME}-{document['version']}.json"
         path.write_text(json.dumps(document, indent=2))
         self._cli(COORDINATOR, "guideline", "publish", str(path), "--data-dir", coordinator_dir)
-        for scenario in self.scenarios:
-            self._start_node(scenario)
+        nodes = [self._start_node(scenario) for scenario in self.scenarios]
+        for node in nodes:  # the nodes start side by side
+            node.wait_healthy(deadline_s=300)
         return f"coordinator pid {coordinator.pid}, {len(self.scenarios)} node(s) enrolled"
 
-    def _start_node(self, scenario: SiteScenario) -> None:
+    def _start_node(self, scenario: SiteScenario) -> Service:
         site, layout = scenario.name, self.layout
         added = self._cli(
             COORDINATOR, "site", "add", site, "--data-dir", str(layout.coordinator_dir)
@@ -210,7 +211,8 @@ class Sandbox:
             },
         )
         self.services.append(node)
-        node.start()
+        node.start(wait=False)
+        return node
 
     def ingest(self) -> str:
         """Send each site's phantoms: even cases by STOW-RS, odd ones by C-STORE."""

@@ -101,8 +101,8 @@ class Service:
         """The running process's id."""
         return None if self.process is None else self.process.pid
 
-    def start(self, *, deadline_s: float = 120) -> None:
-        """Start the process (output appended to :attr:`log`) and wait until it is healthy."""
+    def start(self, *, deadline_s: float = 120, wait: bool = True) -> None:
+        """Start the process (output appended to :attr:`log`); wait until healthy unless told."""
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as handle:
             self.process = subprocess.Popen(
@@ -112,6 +112,13 @@ class Service:
                 env=child_environment(self.env),
                 start_new_session=True,  # Ctrl-C in the terminal reaches only the sandbox
             )
+        if wait:
+            self.wait_healthy(deadline_s=deadline_s)
+
+    def wait_healthy(self, *, deadline_s: float = 120) -> None:
+        """Wait until the started process answers ``/healthz``."""
+        if self.process is None:
+            raise SandboxError(f"{self.name} was never started")
         wait_healthy(self.url, self.process, deadline_s=deadline_s, log=self.log)
 
     def running(self) -> bool:

@@ -10,6 +10,7 @@ PACKAGES = [
     "coordinator.guidelines",
     "coordinator.models",
     "coordinator.rounds",
+    "coordinator.sandbox",
     "coordinator.store",
     "node.consortium",
 ]
