@@ -3,10 +3,14 @@
 2.5D is 2D with the neighbouring slices as extra input channels. Upsampling
 is nearest-neighbour followed by a 1×1 convolution (no transposed
 convolution), so every layer has an Opacus per-sample-gradient rule. The
-output is one logit map per label (multi-label: apply a sigmoid).
+output is one logit map per label (multi-label: apply a sigmoid), whose bias
+starts at ``logit(0.01)`` (Lin et al. 2017's prior for rare foreground), so
+training does not first spend its steps learning that most pixels are background.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import Tensor, nn
@@ -14,7 +18,10 @@ from torch import Tensor, nn
 from shared.models.blocks import ConvBlock
 from shared.schemas.training import ModelSpec
 
-__all__ = ["UNet2d"]
+__all__ = ["FOREGROUND_PRIOR_LOGIT", "UNet2d"]
+
+FOREGROUND_PRIOR_LOGIT = -math.log(99.0)
+"""Initial bias of the output maps: ``logit(0.01)``."""
 
 
 class UNet2d(nn.Module):
@@ -47,6 +54,10 @@ class UNet2d(nn.Module):
             self.up.append(ConvBlock(spec, 2 * width, width))
         self.dropout = nn.Dropout2d(spec.dropout) if spec.dropout > 0 else nn.Identity()
         self.head = nn.Conv2d(features[0], out_channels, 1)
+        # Lesions cover a small share of the pixels: start every map at a low foreground
+        # probability (logit of 1 %), as RetinaNet does for rare classes, instead of 0.5.
+        assert self.head.bias is not None
+        nn.init.constant_(self.head.bias, FOREGROUND_PRIOR_LOGIT)
 
     def forward(self, x: Tensor) -> Tensor:
         """Logits ``(batch, out_channels, H, W)``."""

@@ -148,3 +148,9 @@ def test_update_arithmetic_and_clipping() -> None:
         clip_update(delta, 0.0)
     with pytest.raises(WeightsMismatchError, match="shapes"):
         subtract_weights(a, [b[0], np.zeros(2)])
+
+
+def test_unet_output_starts_at_a_low_foreground_probability() -> None:
+    model = build_model(_plan("unet-2d"), seed=0)
+    assert isinstance(model, UNet2d)
+    assert torch.allclose(model.head.bias, torch.full_like(model.head.bias, -np.log(99.0)))
