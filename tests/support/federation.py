@@ -99,8 +99,8 @@ class Federation:
 
 
 def wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
-    """Poll ``url/healthz`` until 200 (the sandbox's own wait, 90 s)."""
-    _wait_healthy(url, process, deadline_s=90)
+    """Poll ``url/healthz`` until 200 (240 s: a loaded machine starts a node slowly)."""
+    _wait_healthy(url, process, deadline_s=240)
 
 
 @contextmanager
