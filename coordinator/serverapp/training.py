@@ -112,7 +112,13 @@ def run_training(
         "guideline": runner.guideline(),
         "aggregation": str(aggregation.rule),
         "secure_aggregation": settings.secure_aggregation,
-        "weighting": "equal" if settings.secure_aggregation else "examples",
+        "weighting": (
+            "equal"
+            if settings.secure_aggregation
+            else "examples"
+            if aggregation.rule is Aggregation.FEDAVG
+            else "unweighted"
+        ),
         "weights_path": str(run_dir / "final.weights"),
     }
 

@@ -107,7 +107,8 @@ class RoundWork:
         self.site = MembershipFiles(consortium_dir(data_dir)).membership().site
         self._data: dict[tuple[str, bytes, str], TrainingData] = {}
 
-    def _gate(self) -> EgressGate:
+    def gate(self) -> EgressGate:
+        """The node's egress gate with the site's training budget and the DP-SGD accountant."""
         policy = TrainingPolicy.load(self.data_dir)
         return EgressGate(
             self.engine,
@@ -191,7 +192,7 @@ class RoundWork:
         round_id = str(request["round_id"])
         arrays, _ = decode_weights(body)
         weights = list(arrays.values())
-        gate = self._gate()
+        gate = self.gate()
         loading = time.monotonic()
         data = self._training_data(project, plan, str(request.get("run_id", "")))
         computing = time.monotonic()
@@ -249,5 +250,5 @@ class RoundWork:
         plan = TrainingPlan.from_json(str(request["plan"]))
         project = str(request["project"])
         arrays, _ = decode_weights(body)
-        evaluation = self._evaluation(self._gate(), project, plan, list(arrays.values()), request)
+        evaluation = self._evaluation(self.gate(), project, plan, list(arrays.values()), request)
         return {"ok": True, **evaluation}, b""
