@@ -24,6 +24,7 @@ from coordinator.sandbox.layout import Layout
 from coordinator.sandbox.processes import Service, run_command
 from coordinator.sandbox.readers import annotate_worklists, rereview
 from coordinator.sandbox.scenario import (
+    DRAFTS_PROJECT,
     GUIDELINE_NAME,
     LABEL,
     PROJECT,
@@ -385,28 +386,39 @@ class Sandbox:
         return f"{result['rounds_completed']} round(s); model Dice {shown}"
 
     def drafts(self) -> str:
-        """Pull the model on each node, turn drafts on, run the assistant."""
+        """Pull the model on each node; a new project with drafts on; run the assistant."""
+        plan = self.layout.root / "training-plan.json"
         for site in self.layout.sites:
             data_dir = str(self.layout.node_dir(site))
             pulled = json.loads(self._cli(NODE, "model", "pull", "--data-dir", data_dir, log=site))
             model = f"{pulled['name']}@{pulled['version']}"
             self.figures.model = model
+            # the loop's project is all read; a new reading project over the same series
+            # (one reader per task) is where the drafts are waiting
             self._cli(
                 NODE,
-                *("assist", "settings", "--data-dir", data_dir, "--project", PROJECT),
-                *("--preannotation", "on", "--acknowledge-anchoring"),
+                *("project", "create", "--data-dir", data_dir, "--name", DRAFTS_PROJECT),
+                *("--guideline", f"{GUIDELINE_NAME}@{REVISED_VERSION}", "--modality", "CT"),
+                *("--readers", ",".join(READERS), "--reviewers", REVIEWER),
+                *("--readers-per-task", "1"),
+                log=site,
+            )
+            self._cli(
+                NODE,
+                *("assist", "settings", "--data-dir", data_dir, "--project", DRAFTS_PROJECT),
+                *("--preannotation", "on", "--active-learning", "on"),
                 log=site,
             )
             run = json.loads(
                 self._cli(
                     NODE,
-                    *("assist", "run", "--data-dir", data_dir, "--project", PROJECT),
-                    *("--model", model, "--json"),
+                    *("assist", "run", "--data-dir", data_dir, "--project", DRAFTS_PROJECT),
+                    *("--model", model, "--plan", str(plan), "--json"),
                     log=site,
                 )
             )
-            self.figures.drafts[site] = int(run.get("proposals", run.get("tasks", 0)))
-        return f"{self.figures.model}: " + ", ".join(
+            self.figures.drafts[site] = int(run["proposals"])
+        return f"{self.figures.model} in project {DRAFTS_PROJECT}: " + ", ".join(
             f"{site} {count} draft(s)" for site, count in self.figures.drafts.items()
         )
 

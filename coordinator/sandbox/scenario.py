@@ -20,6 +20,7 @@ from shared.phantoms import SITE_STYLES, PhantomSpec, SiteStyle
 from shared.simulation import ReaderHabits, ReaderProfile
 
 __all__ = [
+    "DRAFTS_PROJECT",
     "GRADES",
     "GUIDELINE_NAME",
     "LABEL",
@@ -38,6 +39,7 @@ GUIDELINE_NAME = "sandbox-lesions"
 FIRST_VERSION = "1.0"
 REVISED_VERSION = "1.1"
 PROJECT = "sandbox-lesions"
+DRAFTS_PROJECT = "sandbox-lesions-drafts"
 LABEL = "lesion"
 READERS = ("reader1", "reader2", "reader3")
 REVIEWER = "reviewer"
@@ -96,13 +98,13 @@ def training_plan(name: str = GUIDELINE_NAME) -> dict[str, Any]:
 
 
 def reader_profiles(site_index: int) -> dict[str, ReaderProfile]:
-    """The site's three readers: one draws the rim (until 1.1), one wobbles a little."""
+    """The site's three readers: one draws the rim (until 1.1), one wobbles (3 mm)."""
     seed = 10 * site_index
     rim = ReaderHabits(dilation_mm=6.0, labels=frozenset({LABEL}), clarified_in=REVISED_VERSION)
     return {
         READERS[0]: ReaderProfile(READERS[0], seed=seed + 1, habits=[rim]),
         READERS[1]: ReaderProfile(
-            READERS[1], seed=seed + 2, habits=[ReaderHabits(boundary_noise_mm=0.5)]
+            READERS[1], seed=seed + 2, habits=[ReaderHabits(boundary_noise_mm=3.0)]
         ),
         READERS[2]: ReaderProfile(READERS[2], seed=seed + 3),
     }

@@ -15,7 +15,7 @@ from typing import TextIO
 
 from coordinator.sandbox.errors import SandboxError, StepFailedError
 from coordinator.sandbox.loop import Figures, Sandbox, SandboxOptions
-from coordinator.sandbox.scenario import LABEL, READERS, REVIEWER
+from coordinator.sandbox.scenario import DRAFTS_PROJECT, LABEL, READERS, REVIEWER
 
 __all__ = ["run_sandbox", "summary_lines"]
 
@@ -47,6 +47,8 @@ def summary_lines(sandbox: Sandbox, figures: Figures) -> list[str]:
         f"  {LABEL} agreement (pooled Dice) before revision: {_figure(figures.agreement_before)}",
         f"  {LABEL} agreement (pooled Dice) after revision:  {_figure(figures.agreement_after)}",
         f"  model {figures.model or 'n/a'} Dice: {_figure(figures.model_dice)}",
+        f"  AI drafts in project {DRAFTS_PROJECT}: "
+        + (", ".join(f"{site} {n}" for site, n in figures.drafts.items()) or "none"),
         f"  data and logs: {layout.root}",
     ]
     return lines
