@@ -101,6 +101,7 @@ def _ledger(data_dir: Path) -> list[Any]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # three node stores and three DP-SGD trainings on a shared machine
 def test_a_secure_round_applies_the_mean_of_the_released_updates(sites: dict[str, Any]) -> None:
     from shared.models import build_model, model_weights, weight_names
 
