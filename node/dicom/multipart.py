@@ -184,7 +184,9 @@ class MultipartRelatedParser:
                 f"a multipart part of {at} bytes exceeds the node's limit of "
                 f"{self._max_part_bytes} bytes (max_instance_bytes)"
             )
-        part = Part(self._part_headers, bytes(self._buffer[:at]))
+        with memoryview(self._buffer) as view:
+            body = bytes(view[:at])  # one copy (a bytearray slice would be a second)
+        part = Part(self._part_headers, body)
         del self._buffer[: at + len(self._body_delimiter)]
         self._state = "after_delimiter"
         self.parts_seen += 1

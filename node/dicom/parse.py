@@ -22,6 +22,7 @@ from pydicom.uid import (
     UncompressedTransferSyntaxes,
 )
 
+from node.dicom.raw_values import element_text
 from node.errors import (
     FAILURE_DATASET_MISMATCH,
     FAILURE_SOP_CLASS_NOT_SUPPORTED,
@@ -49,6 +50,9 @@ _PLAUSIBLE_FIRST_GROUPS = (0x0002, 0x0008)
 
 # Type 1 in every composite IOD; the node cannot file an instance without them.
 REQUIRED_KEYWORDS = ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID")
+_SOP_CLASS_UID, _SOP_INSTANCE_UID = 0x00080016, 0x00080018
+_REQUIRED_TAGS = (_SOP_CLASS_UID, _SOP_INSTANCE_UID, 0x0020000D, 0x0020000E)
+_PIXEL_DATA = 0x7FE00010
 
 
 def may_have_sop_class(data: bytes, sop_class_uid: str) -> bool:
@@ -119,10 +123,11 @@ def parse_instance(data: bytes, *, max_instance_bytes: int, require_part10: bool
             failure_reason=FAILURE_SOP_CLASS_NOT_SUPPORTED,
         )
     _ensure_transfer_syntax(ds)
-    sop_class = str(ds.get("SOPClassUID", "") or "") or None
-    sop_instance = str(ds.get("SOPInstanceUID", "") or "") or None
-    for keyword in REQUIRED_KEYWORDS:
-        if not str(ds.get(keyword, "") or "").strip():
+    # Read from the encoded bytes: decoding these would cost more than the checks.
+    sop_class = element_text(ds, _SOP_CLASS_UID) or None
+    sop_instance = element_text(ds, _SOP_INSTANCE_UID) or None
+    for keyword, tag in zip(REQUIRED_KEYWORDS, _REQUIRED_TAGS, strict=True):
+        if not element_text(ds, tag).strip():
             raise MissingAttributeError(
                 f"{keyword} is missing or empty; the node cannot file an instance without it",
                 attribute=keyword,
@@ -169,7 +174,8 @@ def _check_pixel_data_length(ds: Dataset, sop_class: str | None, sop_instance: s
         expected = int(get_expected_length(ds, unit="bytes"))
     except (AttributeError, TypeError, ValueError, KeyError):
         return  # incomplete Image Pixel module: the viewer reports it; storing is still safe
-    actual = len(ds.PixelData)
+    pixel_data = ds.get_item(_PIXEL_DATA)  # its length, without decoding it
+    actual = len(pixel_data.value or b"") if pixel_data is not None else 0
     if actual < expected:
         raise NotDicomError(
             f"Pixel Data holds {actual} bytes but the Image Pixel module (Rows, Columns, "

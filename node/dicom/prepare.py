@@ -16,6 +16,7 @@ from pathlib import Path
 import pydicom
 
 from node.dicom.deid import Deidentifier, RelinkSealer
+from node.dicom.indexed import indexed_attributes
 from node.dicom.outcome import IngestOutcome, IngestStatus, rejected
 from node.dicom.parse import parse_instance
 from node.dicom.part10 import encode_part10
@@ -112,7 +113,7 @@ class InstancePreparer:
             transfer_syntax = str(ds.file_meta.TransferSyntaxUID)
             result = self.deidentifier.deidentify(ds)
             clean = result.dataset
-            attributes = InstanceAttributes.from_dataset(clean, transfer_syntax)
+            attributes = indexed_attributes(clean, transfer_syntax)
             file_bytes = _encode(clean)
             encoded: bytes | StagedBlob = file_bytes
             if self.staging_root is not None:

@@ -34,6 +34,10 @@ from node.store.search import instance_record, visible
 __all__ = ["InstanceStore"]
 
 
+# Remembered study and series UIDs (a few MB at most); forgetting only costs inserts.
+_MAX_RECORDED = 50_000
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -71,6 +75,10 @@ class InstanceStore:
         self._write_lock = threading.Lock()
         self._queue_lock = threading.Lock()
         self._queue: list[_PendingRows] = []
+        # Study and series UIDs whose rows are committed (rows are never deleted):
+        # their inserts, certain to do nothing, are skipped. Guarded by _write_lock.
+        self._studies: set[str] = set()
+        self._series: set[str] = set()
         self._contains = select(InstanceRow.sop_instance_uid).where(
             InstanceRow.sop_instance_uid == bindparam("uid")
         )
@@ -199,7 +207,8 @@ class InstanceStore:
             try:
                 with self.engine.begin() as connection:
                     for queued in group:
-                        queued.inserted = self._insert_rows(connection, queued)
+                        queued.inserted = self._insert_rows(connection, queued, skip_recorded=True)
+                self._remember(group)
             except Exception:
                 for queued in group:
                     self._commit_alone(queued)
@@ -209,14 +218,28 @@ class InstanceStore:
     def _commit_alone(self, rows: _PendingRows) -> None:
         try:
             with self.engine.begin() as connection:
-                rows.inserted = self._insert_rows(connection, rows)
+                rows.inserted = self._insert_rows(connection, rows, skip_recorded=False)
+            self._remember([rows])
         except Exception as exc:
             rows.inserted = False
             rows.error = exc
 
-    def _insert_rows(self, connection: Connection, rows: _PendingRows) -> bool:
-        connection.execute(self._insert_study, rows.study)
-        connection.execute(self._insert_series, rows.series)
+    def _remember(self, committed: list[_PendingRows]) -> None:
+        if len(self._series) > _MAX_RECORDED:
+            self._studies.clear()
+            self._series.clear()
+        for rows in committed:
+            self._studies.add(rows.study["study_instance_uid"])
+            self._series.add(rows.series["series_instance_uid"])
+
+    def _insert_rows(
+        self, connection: Connection, rows: _PendingRows, *, skip_recorded: bool
+    ) -> bool:
+        study, series = rows.study["study_instance_uid"], rows.series["series_instance_uid"]
+        if not (skip_recorded and study in self._studies):
+            connection.execute(self._insert_study, rows.study)
+        if not (skip_recorded and series in self._series):
+            connection.execute(self._insert_series, rows.series)
         inserted = bool(connection.execute(self._insert_instance, rows.instance).rowcount)
         if inserted and rows.link is not None:
             connection.execute(self._insert_link, rows.link)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pydicom import Dataset
 
+from node.dicom.raw_values import element_text
+
 __all__ = ["SECONDARY_CAPTURE_SOP_CLASSES", "burned_in_text_reason"]
 
 # PS3.4 B.5: Secondary Capture Image Storage and the four multi-frame SC classes.
@@ -24,9 +26,11 @@ SECONDARY_CAPTURE_SOP_CLASSES: frozenset[str] = frozenset(
 _RISKY_MODALITIES = frozenset({"US", "SC", "OT"})
 
 
+_TAGS = {"BurnedInAnnotation": 0x00280301, "Modality": 0x00080060, "SOPClassUID": 0x00080016}
+
+
 def _text(ds: Dataset, keyword: str) -> str:
-    value = ds.get(keyword)
-    return str(value).strip(" \x00").upper() if value is not None else ""
+    return element_text(ds, _TAGS[keyword]).upper()
 
 
 def burned_in_text_reason(ds: Dataset) -> str | None:

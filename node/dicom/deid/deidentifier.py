@@ -10,11 +10,12 @@ from pydicom.datadict import keyword_for_tag, tag_for_keyword
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
+from pydicom.tag import BaseTag
 
 from node.dicom.deid.burned_in import burned_in_text_reason
 from node.dicom.deid.dates import shift_da, shift_dt
 from node.dicom.deid.identity import IdentityLink
-from node.dicom.deid.marking import mark_deidentified
+from node.dicom.deid.marking import encoded_marks, mark_deidentified
 from node.dicom.deid.options import DeidOptions
 from node.dicom.deid.plan import PATIENT_ID, PATIENT_NAME, ActionPlan, Operation
 from node.dicom.deid.profile import ProfileTable, load_profile_table
@@ -26,6 +27,7 @@ from node.dicom.deid.values import (
     is_empty,
     value_representation,
 )
+from node.dicom.raw_values import element_text, encoded_empty, encoded_text
 from node.errors import DeidentificationError
 
 __all__ = ["DeidResult", "Deidentifier"]
@@ -34,6 +36,7 @@ __all__ = ["DeidResult", "Deidentifier"]
 _META_REMOVED = (0x00020016, 0x00020017, 0x00020018, 0x00020100, 0x00020102)
 _MEDIA_STORAGE_SOP_INSTANCE_UID = 0x00020003
 _DIRECTORY_RECORD_SEQUENCE = 0x00041220
+_PIXEL_GROUP = 0x7FE0
 _MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
 
 
@@ -57,6 +60,10 @@ class DeidResult:
     identity: IdentityLink
 
 
+# Set on the top-level data set once the walk is done (whatever the walk did).
+_SET_AFTER_THE_WALK = frozenset({Operation.PATIENT_ID, Operation.PATIENT_NAME})
+
+
 @dataclass
 class _Context:
     """Per-instance values the walk needs."""
@@ -65,19 +72,10 @@ class _Context:
     shift_days: int
 
 
-_ASCII_VRS = frozenset({"UI", "CS", "DA", "TM", "DT", "AS", "IS", "DS"})
-
-
 def _text(ds: Dataset, keyword: str) -> str:
     """Return an attribute's value as stripped text ("" when absent), converting cheaply."""
     tag = tag_for_keyword(keyword)
-    raw = ds.get_item(tag) if tag is not None else None
-    if tag is None or raw is None:
-        return ""
-    if isinstance(raw, RawDataElement) and raw.VR in _ASCII_VRS:
-        return raw.value.decode("ascii", "replace").strip(" \x00") if raw.value else ""
-    value = ds[tag].value
-    return "" if value is None else str(value).strip(" \x00")
+    return "" if tag is None else element_text(ds, tag)
 
 
 class Deidentifier:
@@ -113,6 +111,7 @@ class Deidentifier:
         self._table = table if table is not None else load_profile_table()
         self._plan = ActionPlan(self._table, options)
         self._safelist = {(r.group, r.creator, r.element) for r in options.private_tag_safelist}
+        self._marks: dict[tuple[bool, bool], tuple[RawDataElement, ...]] = {}
 
     @property
     def options(self) -> DeidOptions:
@@ -186,8 +185,10 @@ class Deidentifier:
         )
         self._walk(ds, ctx, top_level=True)
         for tag, vr in ((PATIENT_NAME, "PN"), (PATIENT_ID, "LO")):
-            ds[tag] = DataElement(tag, vr, ctx.patient_pseudonym, validation_mode=config.IGNORE)
-        mark_deidentified(ds, self._options, table_edition=self._table.edition)
+            ds[tag] = encoded_text(ds, tag, vr, ctx.patient_pseudonym) or DataElement(
+                tag, vr, ctx.patient_pseudonym, validation_mode=config.IGNORE
+            )
+        self._mark(ds)
         self._fix_file_meta(ds)
         if getattr(ds, "preamble", None) is not None:
             ds.preamble = b"\x00" * 128
@@ -208,6 +209,22 @@ class Deidentifier:
             sop_instance_uid=originals["SOPInstanceUID"],
         )
         return DeidResult(dataset=ds, quarantine_reason=reason, identity=identity)
+
+    def _mark(self, ds: Dataset) -> None:
+        """Mark ``ds`` de-identified: pre-encoded elements when it was read from bytes."""
+        implicit, little = ds.original_encoding
+        if implicit is None or little is None:
+            mark_deidentified(ds, self._options, table_edition=self._table.edition)
+            return
+        marks = self._marks.get((implicit, little))
+        if marks is None:
+            marks = encoded_marks(
+                self._options, table_edition=self._table.edition, implicit=implicit, little=little
+            )
+            self._marks[(implicit, little)] = marks
+        elements = ds._dict
+        for mark in marks:
+            elements[mark.tag] = mark  # standard tags, raw: what Dataset.__setitem__ does
 
     def _fix_file_meta(self, ds: Dataset) -> None:
         meta = getattr(ds, "file_meta", None)
@@ -251,19 +268,35 @@ class Deidentifier:
         if private:
             self._private(ds, private, ctx)
 
-    def _apply(self, ds: Dataset, tag: int, op: Operation, ctx: _Context, top: bool) -> None:
+    def _apply(self, ds: Dataset, tag: BaseTag, op: Operation, ctx: _Context, top: bool) -> None:
+        # ``tag`` is the data set's own key and never private here, so pydicom's
+        # element dictionary is used directly (pydicom 3, pinned): its item methods
+        # cost microseconds each, on some forty elements an instance. Only the pixel
+        # group (its group length) goes through pydicom, which resets pixel caches.
+        elements = ds._dict
         if op is Operation.REMOVE:
-            del ds[tag]
+            if tag >> 16 == _PIXEL_GROUP:
+                del ds[tag]
+            else:
+                del elements[tag]
             return
-        raw = ds.get_item(tag)
-        assert raw is not None
+        raw = elements[tag]
         vr = value_representation(raw, tag)
         if op is Operation.EMPTY:
-            ds[tag] = DataElement(tag, vr, empty_value(vr))
+            empty = encoded_empty(ds, tag, vr)
+            if empty is not None:
+                elements[tag] = empty
+            else:
+                ds[tag] = DataElement(tag, vr, empty_value(vr))
             return
         if op is Operation.DUMMY:
             if not is_empty(raw):
-                ds[tag] = DataElement(tag, vr, dummy_value(vr))
+                dummy = dummy_value(vr)
+                encoded = encoded_text(ds, tag, vr, dummy) if isinstance(dummy, str) else None
+                if encoded is not None:
+                    elements[tag] = encoded
+                else:
+                    ds[tag] = DataElement(tag, vr, dummy)
             return
         if op is Operation.DUMMY_CODE:
             if not is_empty(raw):
@@ -273,7 +306,13 @@ class Deidentifier:
             if raw.value:
                 uids = raw.value.decode("ascii", "replace").split("\\")
                 new = "\\".join(self._pseudonyms.uid(uid) for uid in uids)
-                ds[tag] = DataElement(tag, "UI", new, validation_mode=config.IGNORE)
+                encoded = encoded_text(ds, tag, "UI", new)
+                if encoded is not None:
+                    elements[tag] = encoded
+                else:
+                    ds[tag] = DataElement(tag, "UI", new, validation_mode=config.IGNORE)
+            return
+        if top and op in _SET_AFTER_THE_WALK:
             return
         elem = ds[tag]
         if op is Operation.RECURSE:

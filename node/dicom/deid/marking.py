@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pydicom import Dataset, config
-from pydicom.dataelem import DataElement
+from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_data_element
 from pydicom.sequence import Sequence
+from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
 
 from node.dicom.deid.options import DeidOptions
 
-__all__ = ["DEID_METHOD_CODES", "mark_deidentified"]
+__all__ = ["DEID_METHOD_CODES", "encoded_marks", "mark_deidentified"]
 
 # CID 7050 "De-identification Method", coding scheme DCM.
 DEID_METHOD_CODES: dict[str, str] = {
@@ -61,3 +64,28 @@ def mark_deidentified(ds: Dataset, options: DeidOptions, *, table_edition: str) 
         "CS",
         "MODIFIED" if options.retain_longitudinal_modified_dates else "REMOVED",
     )
+
+
+def encoded_marks(
+    options: DeidOptions, *, table_edition: str, implicit: bool, little: bool
+) -> tuple[RawDataElement, ...]:
+    """The elements :func:`mark_deidentified` sets, encoded for one transfer syntax encoding.
+
+    The values are the same for every instance of a site, so the
+    de-identifier encodes them once per encoding and adds them to each data
+    set read in that encoding as raw elements (copied as they are on writing,
+    decoded by pydicom like any element read from a file). Every value is
+    ASCII, which encodes alike in every DICOM character set.
+    """
+    marks = Dataset()
+    mark_deidentified(marks, options, table_edition=table_edition)
+    encoded = []
+    for element in marks:
+        buffer = DicomBytesIO()
+        buffer.is_implicit_VR, buffer.is_little_endian = implicit, little
+        write_data_element(buffer, element)
+        header = 8 if implicit or element.VR not in EXPLICIT_VR_LENGTH_32 else 12
+        value = buffer.getvalue()[header:]
+        vr = None if implicit else element.VR
+        encoded.append(RawDataElement(element.tag, vr, len(value), value, 0, implicit, little))
+    return tuple(encoded)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pydicom
 import pytest
 from pydicom import Dataset
 
 import node.dicom.deid as deid_pkg
 from node.dicom.deid import Deidentifier, DeidOptions, burned_in_text_reason
+from node.dicom.deid.marking import encoded_marks, mark_deidentified
 
 from .deid_fixtures import SECRET, make_ct
 
@@ -104,3 +106,39 @@ def test_result_is_same_object_and_identity_hidden_in_repr() -> None:
     assert result.identity.pseudonym_patient_id == ds.PatientID
     assert "PID-123" not in repr(result.identity)
     assert "Doe" not in repr(result.identity)
+
+
+@pytest.mark.parametrize(
+    "syntax",
+    [
+        pydicom.uid.ImplicitVRLittleEndian,
+        pydicom.uid.ExplicitVRLittleEndian,
+        pydicom.uid.ExplicitVRBigEndian,
+    ],
+)
+@pytest.mark.parametrize(
+    "options",
+    [
+        DeidOptions(),
+        DeidOptions(retain_longitudinal_modified_dates=True, retain_patient_characteristics=True),
+    ],
+)
+def test_pre_encoded_marks_decode_to_what_mark_deidentified_sets(
+    syntax: str, options: DeidOptions
+) -> None:
+
+    uid = pydicom.uid.UID(syntax)
+    expected = Dataset()
+    mark_deidentified(expected, options, table_edition="2025b")
+    raw = Dataset()
+    raw.set_original_encoding(uid.is_implicit_VR, uid.is_little_endian, "iso8859")
+    for element in encoded_marks(
+        options,
+        table_edition="2025b",
+        implicit=uid.is_implicit_VR,
+        little=uid.is_little_endian,
+    ):
+        raw._dict[element.tag] = element
+    assert [e.tag for e in raw] == [e.tag for e in expected]
+    for element in expected:
+        assert raw[element.tag].value == element.value, element.keyword

@@ -83,3 +83,13 @@ class TestFileBlobStore(BlobStoreContract):
 class TestMemoryBlobStore(BlobStoreContract):
     def make(self, tmp_path: Path) -> BlobStore:
         return MemoryBlobStore()
+
+
+def test_staging_takes_the_digest_the_caller_computed(tmp_path: Path) -> None:
+    (tmp_path / "tmp").mkdir()
+    digest = sha256_hex(b"already hashed")
+    staged = stage_blob(tmp_path, b"already hashed", fsync=False, digest=digest)
+    assert staged.digest == digest
+    assert staged.path.name.startswith(digest)
+    store = FileBlobStore(tmp_path, fsync=False)
+    assert store.get(store.adopt(staged)) == b"already hashed"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import event
 
 from node.errors import NotFoundError, QueryError, StoreError
 from node.store import (
@@ -236,3 +237,40 @@ def test_unknown_or_malformed_keys_are_query_errors(store: InstanceStore) -> Non
 def test_instances_of_missing_study_is_not_found(store: InstanceStore) -> None:
     with pytest.raises(NotFoundError):
         store.instances(study_instance_uid="2.25.404", include_quarantined=True)
+
+
+def _statements(store: InstanceStore) -> list[str]:
+    executed: list[str] = []
+    event.listen(
+        store.engine,
+        "before_cursor_execute",
+        lambda _conn, _cursor, statement, *_rest: executed.append(statement),
+    )
+    return executed
+
+
+def test_a_committed_study_and_series_are_not_inserted_again(store: InstanceStore) -> None:
+    store.put(_attrs(1, study_description="first"), b"one", source="t")
+    executed = _statements(store)
+    assert store.put(_attrs(2, study_description="second"), b"two", source="t") == PutStatus.STORED
+    inserts = [s.split("(")[0].strip() for s in executed if s.startswith("INSERT")]
+    assert inserts == ["INSERT INTO instances"]
+    study = store.search_studies(SearchRequest(Level.STUDY))[0]
+    assert study.study_description == "first"  # the first instance's, as before
+    assert study.number_of_instances == 2
+    store.put(_attrs(3, series="2.25.3"), b"three", source="t")  # a new series is recorded
+    assert store.count_instances() == 3
+    assert len(store.search_series(SearchRequest(Level.SERIES))) == 2
+
+
+def test_a_study_remembered_wrongly_is_recorded_on_the_retry(store: InstanceStore) -> None:
+    # Rows are never deleted, so this cannot happen; if it did, the instance's
+    # foreign keys would fail its group, and its retry alone inserts every row.
+    store._studies.add("2.25.77")
+    store._series.add("2.25.78")
+    assert store.put(_attrs(1, study="2.25.77", series="2.25.78"), b"x", source="t") == (
+        PutStatus.STORED
+    )
+    assert store.instance("2.25.101", include_quarantined=False).series_instance_uid == "2.25.78"
+    studies = store.search_studies(SearchRequest(Level.STUDY))
+    assert [s.study_instance_uid for s in studies] == ["2.25.77"]
