@@ -1,0 +1,38 @@
+"""``benchmarks/federated_overhead.py --quick`` end to end on real processes.
+
+The figures are printed, not judged (the machine is shared and noisy).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(3600)]
+
+BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "federated_overhead.py"
+
+
+def test_quick_run_measures_every_configuration_and_prints_its_ratios() -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARK), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=3500,
+        check=False,
+    )
+    print(result.stdout)  # the tables and figures, for whoever runs it with -s
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["benchmark"] == "federated_overhead" and figures["quick"] is True
+    assert set(figures["runs"]) == {"before", "after", "after-secagg"}
+    assert figures["local_training_s"]["dp"] > 0 and figures["local_training_s"]["no_dp"] > 0
+    for run in figures["runs"].values():
+        (only,) = run["rounds"]
+        assert only["slowest_compute_s"] > 0 and only["bytes_per_site"] > 0
+        assert run["model_bytes"] > 0
+    assert all(value is not None and value > 0 for value in figures["ratios"].values())
