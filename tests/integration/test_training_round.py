@@ -26,22 +26,12 @@ from coordinator.runtime import open_coordinator
 from coordinator.settings import CoordinatorSettings
 from node.egress import EgressLedger, Outcome
 from tests.support.federation import cli, environment, running_federation
-from tests.support.learn_sites import PROJECT, default_recipes, prepare_learning_site
+from tests.support.learn_sites import PROJECT, default_recipes, prepare_learning_site, tiny_plan
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1500)]
 
 SITES = ("north", "south", "east")
-PLAN = {
-    "name": "lesion-seg",
-    "task": "segmentation",
-    "labels": ["lesion"],
-    "model": {"features": [4, 8], "groups": 4},
-    "input": {"size": 32},
-    "batch_size": 16,
-    "learning_rate": 0.01,
-    "update_clip_norm": 10.0,
-    "privacy": {"noise_multiplier": 1.0, "max_grad_norm": 1.0, "delta": 1e-5},
-}
+PLAN = tiny_plan(learning_rate=0.01, update_clip_norm=10.0)
 
 
 def _prepare(data_dir: Path, index: int) -> None:

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,22 +24,10 @@ import numpy as np
 import pytest
 
 from tests.integration.test_training_round import SITES
-from tests.support.federation import environment, running_federation
+from tests.support.federation import cli, running_federation
 from tests.support.learn_sites import PROJECT, default_recipes, prepare_learning_site, tiny_plan
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(2400)]
-
-
-def _train(*args: str) -> subprocess.CompletedProcess[str]:
-    """``harmonia-coordinator round train ...`` (rounds take minutes on a loaded machine)."""
-    return subprocess.run(
-        [sys.executable, "-m", "coordinator.cli", *args],
-        capture_output=True,
-        text=True,
-        env=environment(),
-        timeout=1800,
-        check=False,
-    )
 
 
 PLAN = tiny_plan()  # DP-SGD: the egress gate releases no model update without it
@@ -81,11 +67,14 @@ def test_one_corrupted_site_wrecks_fedavg_but_not_the_median(tmp_path: Path) -> 
     with running_federation(tmp_path, SITES, prepare=_prepare, node_env=corrupt) as federation:
         results = {}
         for rule in ("fedavg", "fedmedian"):
-            trained = _train(
+            trained = cli(
+                "coordinator.cli",
                 *("round", "train", "--data-dir", str(federation.coordinator_dir)),
                 *("--plan", str(plan_path), "--project", PROJECT, "--rounds", "1"),
                 *("--min-sites", "3", "--aggregation", rule, "--wait-nodes", "60"),
                 *("--reply-timeout", "400"),
+                check=False,
+                timeout_s=1800,
             )
             assert trained.returncode == 0, (
                 f"{trained.stdout}\n{trained.stderr}\n{federation.diagnostics()}"

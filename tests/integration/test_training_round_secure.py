@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,22 +21,10 @@ from coordinator.runtime import open_coordinator
 from coordinator.settings import CoordinatorSettings
 from node.egress import Outcome
 from tests.integration.test_training_round import PLAN, SITES, _ledger, _prepare
-from tests.support.federation import environment, running_federation
+from tests.support.federation import cli, running_federation
 from tests.support.learn_sites import PROJECT
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(2400)]
-
-
-def _train(*args: str) -> subprocess.CompletedProcess[str]:
-    """``harmonia-coordinator round train ...`` (rounds take minutes on a loaded machine)."""
-    return subprocess.run(
-        [sys.executable, "-m", "coordinator.cli", *args],
-        capture_output=True,
-        text=True,
-        env=environment(),
-        timeout=1800,
-        check=False,
-    )
 
 
 def _mean_loss(node_dirs: dict[str, Path], plan_json: str, weights_path: Path) -> float:
@@ -59,11 +45,14 @@ def test_three_nodes_train_under_secagg_with_dp(tmp_path: Path) -> None:
     plan_path = tmp_path / "plan.json"
     plan_path.write_text(json.dumps({**PLAN, "learning_rate": 0.05}))
     with running_federation(tmp_path, SITES, prepare=_prepare) as federation:
-        trained = _train(
+        trained = cli(
+            "coordinator.cli",
             *("round", "train", "--data-dir", str(federation.coordinator_dir)),
             *("--plan", str(plan_path), "--project", PROJECT, "--rounds", "2"),
             *("--min-sites", "3", "--secure-aggregation", "--wait-nodes", "60"),
             *("--reply-timeout", "400"),
+            check=False,
+            timeout_s=1800,
         )
         assert trained.returncode == 0, (
             f"{trained.stdout}\n{trained.stderr}\n{federation.diagnostics()}"

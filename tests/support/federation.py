@@ -31,13 +31,15 @@ def environment() -> dict[str, str]:
     return child_environment()
 
 
-def cli(module: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def cli(
+    module: str, *args: str, check: bool = True, timeout_s: float = 240
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         [sys.executable, "-m", module, *args],
         capture_output=True,
         text=True,
         env=environment(),
-        timeout=240,
+        timeout=timeout_s,
         check=False,
     )
     if check and result.returncode != 0:
