@@ -37,6 +37,7 @@ def test_sandbox_walks_the_whole_loop_and_stops_everything(tmp_path: Path) -> No
         check=False,
     )
     out = result.stdout
+    print(out)  # the steps' times and the figures, shown with -rA or -s
     assert result.returncode == 0, f"{out}\n{result.stderr}"
     for number, step in enumerate(STEPS, start=1):
         assert f"step {number}/{len(STEPS)}: {step}: ok" in out, out
