@@ -43,6 +43,7 @@ from node.egress import (
     PrivacyBudget,
     PrivacyCharge,
     Purpose,
+    site_ledger_key,
     vocabulary_of,
 )
 from node.errors import EgressRefusedError
@@ -183,6 +184,7 @@ def statistics_gate(
         budgets={Purpose.STATISTICS: policy.budget()} if policy else {},
         accountant=RdpAccountant(),
         require_privacy=not noise_free,
+        ledger_key=site_ledger_key(settings.secrets_dir),
     )
 
 
