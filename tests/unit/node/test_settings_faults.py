@@ -1,4 +1,4 @@
-"""The development-only fault injection of model updates: parsed, validated, refused in production."""
+"""Development-only fault injection of model updates: parsed, validated, refused in production."""
 
 from __future__ import annotations
 
