@@ -10,4 +10,6 @@ echo "== ruff"
 echo "== mypy"
 .venv/bin/mypy
 echo "== pytest"
-.venv/bin/pytest "$@"
+# Test modules run on two workers (whole modules stay together, so a module's federation or
+# browser is started once); PYTEST_WORKERS=0 runs them in this process.
+.venv/bin/pytest -n "${PYTEST_WORKERS:-2}" --dist loadfile --durations=30 "$@"
