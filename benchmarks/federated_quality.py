@@ -125,14 +125,22 @@ def pooled(datasets: list[TrainingData]) -> TrainingData:
     )
 
 
-def centralized_arm(plan: TrainingPlan, data: TrainingData, epochs: int, seed: int) -> list:
+def centralized_arm(
+    plan: TrainingPlan, data: TrainingData, rounds: int, seed: int, curve: Curve
+) -> list:
+    """One model trained on ``data`` for ``rounds × local_epochs`` epochs, one optimizer."""
     model = build_model(plan)
     load_weights(model, initial_weights(plan))
     long = TrainingPlan.model_validate(
-        {**plan.model_dump(mode="json"), "local_epochs": epochs * plan.local_epochs}
+        {**plan.model_dump(mode="json"), "local_epochs": rounds * plan.local_epochs}
     )
+
+    def record(epoch: int) -> None:
+        if epoch % plan.local_epochs == 0:
+            curve.add(epoch // plan.local_epochs, model_weights(model))
+
     torch.manual_seed(seed)
-    fit(model, data, long, seed=seed)
+    fit(model, data, long, seed=seed, on_epoch=record)
     return model_weights(model)
 
 
@@ -141,8 +149,10 @@ def federated_arm(
     sites: list[tuple[Path, TrainingData]],
     rounds: int,
     seed: int,
+    curve: Curve,
     gates: list[EgressGate] | None = None,
 ) -> tuple[list, list[float]]:
+    """FedAvg: each round every site trains from the global weights; updates averaged by samples."""
     weights = initial_weights(plan)
     spent: list[float] = []
     for round_number in range(rounds):
@@ -170,12 +180,25 @@ def federated_arm(
                 )
             results.append((update.arrays, update.num_examples))
         weights = add_weights(weights, aggregate(results))
+        curve.add(round_number + 1, weights)
     if gates:
         for gate in gates:
             left = gate.remaining(Purpose.TRAINING)
             assert left is not None
             spent.append(EPSILON - left.epsilon)
     return weights, spent
+
+
+class Curve:
+    """Held-out Dice every ``every`` rounds (or the matching epochs), for the learning curves."""
+
+    def __init__(self, plan: TrainingPlan, test: TrainingData, every: int, last: int) -> None:
+        self.plan, self.test, self.every, self.last = plan, test, every, last
+        self.points: dict[int, float] = {}
+
+    def add(self, round_number: int, weights: list) -> None:
+        if round_number % self.every == 0 or round_number == self.last:
+            self.points[round_number] = round(score(self.plan, weights, self.test)["dice"], 4)
 
 
 def calibrate_noise(plan: TrainingPlan, sites: list[TrainingData], rounds: int) -> float:
@@ -211,11 +234,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="CI size (a few minutes)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds (default 8, full 40)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     quick = args.quick
     cases = 6 if quick else 16
-    rounds = 8 if quick else 20
+    rounds = args.rounds or (8 if quick else 40)
+    every = 1 if quick else 4
     per_site_test = 2 if quick else 6
     plan = make_plan(quick)
     recipes = default_recipes(args.seed)
@@ -232,22 +257,29 @@ def main() -> None:
         timings["prepare"] = time.process_time() - clock
         data = [d for _, d in sites]
         results: dict[str, dict[str, float]] = {}
+        curves: dict[str, Curve] = {}
+
+        def curve(arm: str, arm_plan: TrainingPlan = plan) -> Curve:
+            curves[arm] = Curve(arm_plan, test, every, rounds)
+            return curves[arm]
 
         clock = time.process_time()
         results["centralized"] = score(
-            plan, centralized_arm(plan, pooled(data), rounds, args.seed), test
+            plan, centralized_arm(plan, pooled(data), rounds, args.seed, curve("centralized")), test
         )
         timings["centralized"] = time.process_time() - clock
 
         clock = time.process_time()
-        weights, _ = federated_arm(plan, sites, rounds, args.seed)
+        weights, _ = federated_arm(plan, sites, rounds, args.seed, curve("federated"))
         results["federated"] = score(plan, weights, test)
         timings["federated"] = time.process_time() - clock
 
         for recipe, site_data in zip(recipes, data, strict=True):
             clock = time.process_time()
             results[f"local-{recipe.name}"] = score(
-                plan, centralized_arm(plan, site_data, rounds, args.seed), test
+                plan,
+                centralized_arm(plan, site_data, rounds, args.seed, curve(f"local-{recipe.name}")),
+                test,
             )
             timings[f"local-{recipe.name}"] = time.process_time() - clock
 
@@ -272,7 +304,9 @@ def main() -> None:
                 )
             )
         dp_sites = [(d, load_training_data(d, PROJECT, dp_plan)) for d, _ in sites]
-        weights, spent = federated_arm(dp_plan, dp_sites, rounds, args.seed, gates)
+        weights, spent = federated_arm(
+            dp_plan, dp_sites, rounds, args.seed, curve("federated-dp", dp_plan), gates
+        )
         results["federated-dp"] = score(dp_plan, weights, test)
         timings["federated-dp"] = time.process_time() - clock
         for gate in gates:
@@ -301,6 +335,15 @@ def main() -> None:
         [
             [arm, f"{r['dice']:.3f}", f"{r['dice_per_case']:.3f}", f"{timings[arm]:.0f}"]
             for arm, r in results.items()
+        ],
+    )
+    marks = sorted({r for c in curves.values() for r in c.points})
+    print_table(
+        "Held-out Dice by round (local and centralized arms: after the same number of epochs)",
+        ["arm", *[str(r) for r in marks]],
+        [
+            [arm, *[f"{c.points.get(r, float('nan')):.3f}" for r in marks]]
+            for arm, c in curves.items()
         ],
     )
     print_table(
@@ -352,6 +395,7 @@ def main() -> None:
                 "unit": "sample",
                 "epsilon_spent": [round(s, 4) for s in spent],
             },
+            "curves": {arm: c.points for arm, c in curves.items()},
             "cpu_seconds": {k: round(v, 1) for k, v in timings.items()},
             "wall_seconds": round(time.perf_counter() - started, 1),
             "torch_threads": args.threads,

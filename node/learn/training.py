@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,8 +97,19 @@ def initial_weights(plan: TrainingPlan) -> Weights:
     return model_weights(build_model(plan, seed=initial_seed(plan)))
 
 
-def fit(model: nn.Module, train: TrainingData, plan: TrainingPlan, *, seed: int) -> float:
-    """Plain mini-batch training of ``model`` in place; the last epoch's mean loss."""
+def fit(
+    model: nn.Module,
+    train: TrainingData,
+    plan: TrainingPlan,
+    *,
+    seed: int,
+    on_epoch: Callable[[int], None] | None = None,
+) -> float:
+    """Plain mini-batch training of ``model`` in place; the last epoch's mean loss.
+
+    ``on_epoch(n)`` is called after each epoch ``n`` (1-based), e.g. to record a
+    learning curve; the model is back in training mode afterwards.
+    """
     optimizer = make_optimizer(plan, model.parameters())
     rng = np.random.default_rng(seed)
     images = torch.from_numpy(train.images)
@@ -105,7 +117,7 @@ def fit(model: nn.Module, train: TrainingData, plan: TrainingPlan, *, seed: int)
     weights = torch.from_numpy(train.weights)
     model.train()
     last: list[float] = []
-    for _ in range(plan.local_epochs):
+    for epoch in range(plan.local_epochs):
         order = torch.from_numpy(rng.permutation(len(train)))
         last = []
         for start in range(0, len(train), plan.batch_size):
@@ -115,6 +127,9 @@ def fit(model: nn.Module, train: TrainingData, plan: TrainingPlan, *, seed: int)
             loss.backward()  # type: ignore[no-untyped-call]
             optimizer.step()
             last.append(float(loss.detach()))
+        if on_epoch is not None:
+            on_epoch(epoch + 1)
+            model.train()
     return float(np.mean(last)) if last else float("nan")
 
 

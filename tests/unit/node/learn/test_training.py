@@ -159,3 +159,21 @@ def test_production_profile_forces_the_secure_rng(site: Path, engine: Engine) ->
     assert update.dp is not None and update.dp.secure_rng and update.dp.unit == "case"
     assert dp_schedule(plan, data.train).units == data.train.cases
     assert update.metrics["update_norm"] > 0
+
+
+def test_fit_reports_each_epoch() -> None:
+    from node.learn import TrainingData
+    from node.learn.training import fit
+
+    plan = seg_plan(local_epochs=3)
+    rng = np.random.default_rng(0)
+    data = TrainingData.from_arrays(
+        plan,
+        rng.random((4, 1, 32, 32)),
+        (rng.random((4, 1, 32, 32)) > 0.9).astype(np.float32),
+        task_ids=[0, 0, 1, 1],
+    )
+    model = build_model(plan, seed=0)
+    seen: list[int] = []
+    loss = fit(model, data, plan, seed=0, on_epoch=seen.append)
+    assert seen == [1, 2, 3] and np.isfinite(loss) and model.training
