@@ -8,11 +8,11 @@ the PS3.18 failure reason for the sender.
 from __future__ import annotations
 
 from io import BytesIO
+from typing import cast
 
 import pydicom
 from pydicom import Dataset
 from pydicom.errors import InvalidDicomError
-from pydicom.pixels.utils import get_expected_length
 from pydicom.uid import (
     AllTransferSyntaxes,
     DeflatedExplicitVRLittleEndian,
@@ -22,7 +22,7 @@ from pydicom.uid import (
     UncompressedTransferSyntaxes,
 )
 
-from node.dicom.raw_values import element_text
+from node.dicom.raw_values import element_int, element_str, element_text
 from node.errors import (
     FAILURE_DATASET_MISMATCH,
     FAILURE_SOP_CLASS_NOT_SUPPORTED,
@@ -53,6 +53,9 @@ REQUIRED_KEYWORDS = ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "Serie
 _SOP_CLASS_UID, _SOP_INSTANCE_UID = 0x00080016, 0x00080018
 _REQUIRED_TAGS = (_SOP_CLASS_UID, _SOP_INSTANCE_UID, 0x0020000D, 0x0020000E)
 _PIXEL_DATA = 0x7FE00010
+# Rows, Columns, Samples per Pixel, Bits Allocated; Number of Frames; Photometric Interpretation.
+_IMAGE_PIXEL_TAGS = (0x00280010, 0x00280011, 0x00280002, 0x00280100)
+_NUMBER_OF_FRAMES, _PHOTOMETRIC_INTERPRETATION = 0x00280008, 0x00280004
 
 
 def may_have_sop_class(data: bytes, sop_class_uid: str) -> bool:
@@ -166,13 +169,35 @@ def _ensure_transfer_syntax(ds: Dataset) -> None:
         )
 
 
+def _expected_pixel_bytes(ds: Dataset) -> int | None:
+    """The length pydicom's ``get_expected_length(ds, unit="bytes")`` gives, read cheaply.
+
+    None when Rows, Columns, Samples per Pixel or Bits Allocated is missing or
+    not one number.
+    """
+    values = [element_int(ds, tag) for tag in _IMAGE_PIXEL_TAGS]
+    if any(value is None for value in values):
+        return None
+    rows, columns, samples, bits_allocated = cast(list[int], values)
+    frames = element_int(ds, _NUMBER_OF_FRAMES)
+    if frames is None and element_text(ds, _NUMBER_OF_FRAMES):
+        return None  # a Number of Frames that is not a number: pydicom fails too
+    length = rows * columns * samples * (frames or 1)
+    if bits_allocated == 1:
+        length = length // 8 + (length % 8 > 0)
+    else:
+        length *= bits_allocated // 8
+    if element_str(ds, _PHOTOMETRIC_INTERPRETATION) == "YBR_FULL_422":
+        length = length // 3 * 2
+    return length
+
+
 def _check_pixel_data_length(ds: Dataset, sop_class: str | None, sop_instance: str | None) -> None:
     """Refuse native pixel data shorter than its Rows x Columns x ... promise."""
     if "PixelData" not in ds or ds.file_meta.TransferSyntaxUID not in UncompressedTransferSyntaxes:
         return
-    try:
-        expected = int(get_expected_length(ds, unit="bytes"))
-    except (AttributeError, TypeError, ValueError, KeyError):
+    expected = _expected_pixel_bytes(ds)
+    if expected is None:
         return  # incomplete Image Pixel module: the viewer reports it; storing is still safe
     pixel_data = ds.get_item(_PIXEL_DATA)  # its length, without decoding it
     actual = len(pixel_data.value or b"") if pixel_data is not None else 0
