@@ -20,10 +20,10 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from node.alerts import AlertKind, AlertStore
-from node.consortium.errors import ConsortiumError
 from node.consortium.guideline_sync import GuidelineLoader, SyncReport, sync_guidelines
 from node.consortium.membership import MembershipFiles, consortium_dir
 from node.consortium.periodic import Periodic, next_delay
+from node.errors import NodeError
 
 __all__ = ["GuidelineSyncLoop", "SyncOutcome", "guideline_sync_for", "next_delay"]
 
@@ -94,7 +94,7 @@ class GuidelineSyncLoop:
     def _pass(self) -> bool:
         try:
             report = self._sync()
-        except ConsortiumError as exc:
+        except NodeError as exc:  # the coordinator unreachable or refusing is expected
             _log.warning(
                 "guideline sync failed (%d in a row before this one): %s", self.failures, exc
             )
