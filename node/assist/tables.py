@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from node.store.schema import Base
@@ -43,9 +43,10 @@ class RunRow(Base):
     """One inference run of one model version over a project's tasks."""
 
     __tablename__ = "assist_runs"
+    __table_args__ = (Index("ix_assist_runs_project", "project_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
     model_name: Mapped[str] = mapped_column(String(128))
     model_version: Mapped[str] = mapped_column(String(64))
     model_sha256: Mapped[str] = mapped_column(String(64))
@@ -60,6 +61,7 @@ class ProposalRow(Base):
     """What a run proposed for a task: one label's geometry, in the annotation payload's form."""
 
     __tablename__ = "assist_proposals"
+    __table_args__ = (Index("ix_assist_proposals_task_run", "task_id", "run_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("assist_runs.id"))
@@ -92,10 +94,11 @@ class ScoreRow(Base):
     """A run's active-learning figures for one task."""
 
     __tablename__ = "assist_scores"
+    __table_args__ = (Index("ix_assist_scores_task", "task_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("assist_runs.id"))
-    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"))
     uncertainty: Mapped[float] = mapped_column(Float)
     disagreement: Mapped[float] = mapped_column(Float)
     score: Mapped[float] = mapped_column(Float)

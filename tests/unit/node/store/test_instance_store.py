@@ -10,6 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import event
 
+import node.assist.tables  # noqa: F401  (maps the AI-assistance tables onto Base.metadata)
 from node.errors import NotFoundError, QueryError, StoreError
 from node.store import (
     FileBlobStore,
