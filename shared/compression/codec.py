@@ -9,7 +9,8 @@ method     encoded list                           error bound (per element)
 ``int8``   per array: int8 values ``q`` (same     ``scale / 2`` with ``scale = max|x| / 127``
            shape), then float32 ``[scale]``       (symmetric, per array, round to nearest);
                                                   with ``rng``: stochastic rounding, unbiased,
-                                                  error below ``scale``
+                                                  error below ``scale``; ``scale`` is
+                                                  at least float32's smallest normal
 =========  =====================================  =========================================
 
 :func:`encode_arrays` and :func:`decode_arrays` are inverses up to that
@@ -32,6 +33,8 @@ __all__ = ["decode_arrays", "encode_arrays", "encoded_bytes", "error_bound"]
 _FP16_MAX = float(np.finfo(np.float16).max)
 _FP16_EPS = 2.0**-11  # half an ulp at 1.0, relative
 _FP16_TINY = float(np.finfo(np.float16).smallest_subnormal)
+# An int8 scale below float32's smallest normal would not survive its float32 transport.
+_INT8_MIN_SCALE = float(np.finfo(np.float32).tiny)
 
 
 def _method(method: Compression | str) -> Compression:
@@ -40,6 +43,12 @@ def _method(method: Compression | str) -> Compression:
     except ValueError:
         known = ", ".join(c.value for c in Compression)
         raise CompressionError(f"unknown compression {method!r}; use one of {known}") from None
+
+
+def _int8_scale(value: npt.NDArray[np.float32]) -> float:
+    """The scale :func:`encode_arrays` quantizes ``value`` with, exact in float32."""
+    peak = float(np.max(np.abs(value))) if value.size else 0.0
+    return float(np.float32(max(peak / 127.0, _INT8_MIN_SCALE)))
 
 
 def _finite(arrays: Sequence[npt.ArrayLike]) -> list[npt.NDArray[np.float32]]:
@@ -89,8 +98,7 @@ def encode_arrays(
         return [v.astype(np.float16) for v in values]
     encoded: list[npt.NDArray[np.generic]] = []
     for value in values:
-        peak = float(np.max(np.abs(value))) if value.size else 0.0
-        scale = peak / 127.0 if peak > 0 else 1.0
+        scale = _int8_scale(value)
         scaled = value.astype(np.float64) / scale
         if rng is None:
             rounded = np.rint(scaled)
@@ -156,7 +164,7 @@ def error_bound(
     bounds = []
     for value in values:
         peak = float(np.max(np.abs(value))) if value.size else 0.0
-        scale = peak / 127.0 if peak > 0 else 0.0
+        scale = _int8_scale(value) if peak > 0 else 0.0
         # float32 decoding adds at most one float32 ulp of the value
         slack = np.abs(value) * np.float32(2.0**-23)
         bounds.append(np.full_like(value, scale if stochastic else scale / 2.0) + slack)
