@@ -92,9 +92,10 @@ export async function render(container, params) {
     annotator.element,
     ].filter(Boolean),
   );
+  // Shortcuts are live before the drafts arrive: a reader's first keys must not be lost.
+  const unbind = bindShortcuts(annotator, (event) => drafts.handleKey(event));
   drafts.attach(annotator);
   await drafts.load();
-  const unbind = bindShortcuts(annotator, (event) => drafts.handleKey(event));
   const beforeUnload = (event) => {
     if (set.isDirty()) event.preventDefault();
   };
