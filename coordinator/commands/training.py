@@ -331,4 +331,12 @@ def _train(args: argparse.Namespace) -> int:
         progress=show,
     )
     print(json.dumps(result, sort_keys=True), flush=True)
-    return ExitCode.OK if result.get("status") == "completed" else ExitCode.FAILED
+    if result.get("status") == "completed":
+        return ExitCode.OK
+    print(
+        f"harmonia-coordinator: training run {result.get('run_id', '')} ended "
+        f"{result.get('status')}: {result.get('message') or 'no message'}",
+        file=sys.stderr,
+        flush=True,
+    )
+    return ExitCode.FAILED

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from node.errors import LearnError
+from shared.unix_sockets import connect_unix
 
 __all__ = [
     "LearningClient",
@@ -126,7 +127,7 @@ class LearningClient:
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
                 connection.settimeout(self.timeout_s)
-                connection.connect(str(self.path))
+                connect_unix(connection, self.path)
                 write_frame(connection, {"op": op, **parameters}, body)
                 header, data = read_frame(connection)
         except (OSError, ConnectionError, ValueError) as error:

@@ -35,6 +35,7 @@ from typing import Any
 from node.learn.client import read_frame, service_socket, write_frame
 from shared.errors import HarmoniaError
 from shared.flower_process import SupervisedProcess
+from shared.unix_sockets import bind_unix
 
 __all__ = ["Handler", "LearningServer", "learning_service_for", "main"]
 
@@ -72,7 +73,7 @@ class LearningServer:
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         previous = os.umask(0o177)
         try:
-            listener.bind(str(self.path))
+            bind_unix(listener, self.path)
         finally:
             os.umask(previous)
         os.chmod(self.path, 0o600)

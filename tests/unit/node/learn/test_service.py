@@ -44,6 +44,18 @@ def test_requests_reach_their_handler_over_an_owner_only_socket(tmp_path: Path) 
     assert not service_socket(tmp_path).exists()
 
 
+def test_a_data_dir_deeper_than_a_unix_socket_address_still_serves(tmp_path: Path) -> None:
+    deep = tmp_path.joinpath(*(["a-rather-long-folder-name"] * 6))
+    assert len(str(service_socket(deep))) > 108  # beyond sun_path
+    server, thread = _serve(deep, {})
+    try:
+        assert service_socket(deep).exists()
+        assert LearningClient(deep, timeout_s=10).ping().header["ok"] is True
+    finally:
+        server.stop()
+        thread.join(timeout=5)
+
+
 def test_refusals_and_crashes_become_replies_and_the_service_survives(tmp_path: Path) -> None:
     def refuse(header: dict, body: bytes) -> tuple[dict, bytes]:
         raise InvalidInputError("the plan does not fit this project")
