@@ -12,4 +12,4 @@ echo "== mypy"
 echo "== pytest"
 # Test modules run on two workers (whole modules stay together, so a module's federation or
 # browser is started once); PYTEST_WORKERS=0 runs them in this process.
-.venv/bin/pytest -n "${PYTEST_WORKERS:-2}" --dist loadfile --durations=30 "$@"
+.venv/bin/pytest -n "${PYTEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder --durations=30 "$@"

@@ -36,3 +36,19 @@ def read_token(runtime: NodeRuntime) -> str:
 @pytest.fixture
 def ingest_token(runtime: NodeRuntime) -> str:
     return runtime.tokens.issue("test-sender", [Scope.INGEST]).token
+
+
+def _schedule_rank(item: pytest.Item) -> int:
+    """Heavy modules first, then slow integration, integration, browser and unit tests."""
+    path = item.path.as_posix()
+    if item.get_closest_marker("heavy"):
+        return -1
+    if "/tests/integration/" in path:
+        return 0 if item.get_closest_marker("slow") else 1
+    return 2 if "/tests/e2e/" in path else 3
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # With `-n 2 --dist loadfile --no-loadscope-reorder` workers take modules in this order:
+    # the long federated modules start first instead of being left for the end of the run.
+    items.sort(key=_schedule_rank)
