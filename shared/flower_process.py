@@ -10,7 +10,9 @@ also put first on ``PATH``: Flower starts helpers (``flower-superexec``,
 0.2 s (:data:`FLOWER_TUNING`): a task starts up to 0.8 s sooner on each side.
 
 :class:`SupervisedProcess` runs one command, restarts it with a back-off when
-it exits on its own, and stops it by its PID (SIGTERM, then SIGKILL). Flower's
+it exits on its own (logging an error with its exit status and the last line
+of its log, so a process that cannot start shows in the service's own log),
+and stops it by its PID (SIGTERM, then SIGKILL). Flower's
 own helpers watch their parent's PID and exit with it; on Linux the child also
 gets SIGKILL when its supervisor dies (``PR_SET_PDEATHSIG``), so a node killed
 with ``kill -9`` takes its SuperNode with it.
@@ -19,12 +21,14 @@ with ``kill -9`` takes its SuperNode with it.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO
@@ -38,6 +42,12 @@ __all__ = [
     "flower_environment",
     "flower_executable",
 ]
+
+_log = logging.getLogger(__name__)
+
+_STABLE_S = 30.0
+"""A process that ran this long before exiting is restarted after the base delay again."""
+_MAX_RESTART_DELAY_S = 60.0
 
 FLOWER_HARDENING: Mapping[str, str] = {
     "FLWR_TELEMETRY_ENABLED": "0",
@@ -106,7 +116,8 @@ class SupervisedProcess:
     log_path
         Where its standard output and error go (appended).
     restart_delay_s
-        The pause before a restart after it exited on its own.
+        The pause before a restart after it exited on its own; it doubles (up to
+        60 s) while the process keeps exiting within 30 s of its start.
     """
 
     def __init__(
@@ -124,6 +135,7 @@ class SupervisedProcess:
         self.log_path = log_path
         self.restart_delay_s = restart_delay_s
         self.restarts = 0
+        self._spawned_at = 0.0
         self._process: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
         self._lock = threading.Lock()
@@ -159,15 +171,33 @@ class SupervisedProcess:
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
             )
+            self._spawned_at = time.monotonic()
 
     def _watch(self) -> None:
+        delay = self.restart_delay_s
         while not self._stopping.is_set():
             process = self._process
             if process is None:
                 return
-            process.wait()
-            if self._stopping.wait(self.restart_delay_s):
+            status = process.wait()
+            if self._stopping.is_set():
                 return
+            lived = time.monotonic() - self._spawned_at
+            if lived >= _STABLE_S:  # it had been up: a fresh failure, not a start that fails
+                delay = self.restart_delay_s
+            last = _last_line(self.log_path)
+            _log.error(
+                "%s exited with status %s after %.1f s%s; restarting in %g s (log: %s)",
+                self.name,
+                status,
+                lived,
+                f": {last}" if last else "",
+                delay,
+                self.log_path,
+            )
+            if self._stopping.wait(delay):
+                return
+            delay = min(delay * 2, _MAX_RESTART_DELAY_S)
             self.restarts += 1
             self._spawn()
 
@@ -188,6 +218,19 @@ class SupervisedProcess:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def _last_line(path: Path) -> str:
+    """The last non-empty line of a log file (its end only), or ``""``."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - 4096))
+            tail = handle.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    lines = [line.strip() for line in tail.splitlines() if line.strip()]
+    return lines[-1][:300] if lines else ""
 
 
 def _die_with_parent() -> None:
