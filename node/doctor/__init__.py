@@ -5,7 +5,8 @@ doctor walks the path to the coordinator step by step (DNS, TCP, proxy, the
 TLS chain both ways, certificate validity and expiry, clock skew, the Fleet
 API) and then the node's own state (disk space, database integrity and
 schema, the egress ledger's and the audit log's hash chains, the privacy
-budget left) and the PACS peers it is given. Each check is read-only and
+budget left), whether its learning service answers (and if not, the error
+its log names) and the PACS peers it is given. Each check is read-only and
 returns a :class:`CheckResult` with a remedy; :func:`run_doctor` collects
 them into a :class:`DoctorReport`, whose first failure's :class:`Problem`
 becomes the command's exit code.
@@ -14,6 +15,7 @@ Nothing here imports FastAPI; the command is :mod:`node.commands.doctor`.
 """
 
 from node.doctor.certificate import EXPIRY_WARNING, certificate_check
+from node.doctor.learning import last_error, learning_check
 from node.doctor.network import (
     CLOCK_FAIL,
     CLOCK_WARN,
@@ -58,6 +60,8 @@ __all__ = [
     "disk_check",
     "dns_check",
     "fleet_check",
+    "last_error",
+    "learning_check",
     "ledger_check",
     "parse_dimse_peer",
     "proxy_check",

@@ -4,7 +4,8 @@ Order (the first failure decides the exit code): the enrollment and the
 node's certificate, the proxy settings, then for the site API and the Fleet
 API DNS → TCP → TLS (a later step is skipped when an earlier one failed),
 the clock against the coordinator's, then the data directory (disk, database,
-egress ledger, audit log, privacy budget), then the PACS peers given.
+egress ledger, audit log, privacy budget), the learning service (when the
+node is in a Flower federation), then the PACS peers given.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from node.consortium import MembershipFiles, consortium_dir
 from node.consortium.errors import NotEnrolledError
 from node.doctor.certificate import certificate_check
+from node.doctor.learning import learning_check
 from node.doctor.network import (
     Endpoint,
     clock_check,
@@ -77,6 +79,7 @@ def run_doctor(
     env = os.environ if environ is None else environ
     site = _coordinator_checks(report, settings, options, env, now)
     _local_checks(report, settings, site)
+    report.add(learning_check(settings.data_dir, timeout=options.timeout))
     if options.pacs_url:
         report.add(
             dicomweb_check(
