@@ -3,6 +3,11 @@
 Each subcommand lives in ``coordinator/commands/<name>.py`` and exposes
 ``register(subparsers)``; this module assembles them and turns domain errors
 into registered exit codes with a one-line message, never a traceback.
+
+A command module imports its implementation (the runtime, the domain, numpy,
+SQLAlchemy...) inside its handlers, never at the top: building the parser,
+``--help`` included, imports only argparse and the exit codes, and a command
+imports only what it uses.
 """
 
 from __future__ import annotations
@@ -12,11 +17,8 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from pydantic import ValidationError
-
 from coordinator.exit_codes import ExitCode
 from shared.errors import ConfigurationError, HarmoniaError
-from shared.observability import configure_logging
 
 __all__ = ["build_parser", "main"]
 
@@ -65,6 +67,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # imported once the command line is parsed, so --help stays light
+    from pydantic import ValidationError
+
+    from shared.observability import configure_logging
+
     configure_logging(args.log_level, args.log_format or "text")
     try:
         return int(args.func(args))

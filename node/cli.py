@@ -3,6 +3,11 @@
 Each subcommand lives in ``node/commands/<name>.py`` and exposes
 ``register(subparsers)``; this module only assembles them and turns domain
 errors into registered exit codes with a one-line message, never a traceback.
+
+A command module imports its implementation (the runtime, the domain, numpy,
+SQLAlchemy...) inside its handlers, never at the top: building the parser,
+``--help`` included, imports only argparse and the exit codes, and a command
+imports only what it uses.
 """
 
 from __future__ import annotations
@@ -11,12 +16,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from pydantic import ValidationError
-
 from node.errors import NodeError, RemoteSourceError
 from node.exit_codes import ExitCode
 from shared.errors import ConfigurationError, HarmoniaError
-from shared.observability import configure_logging
 
 __all__ = ["build_parser", "main"]
 
@@ -80,6 +82,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # imported once the command line is parsed, so --help stays light
+    from pydantic import ValidationError
+
+    from shared.observability import configure_logging
+
     configure_logging(args.log_level, args.log_format or "text")
     try:
         return int(args.func(args))

@@ -11,7 +11,6 @@ import yaml
 from coordinator.commands.options import CLI_ACTOR, add_data_dir, settings_from
 from coordinator.errors import CalibrationSetError
 from coordinator.exit_codes import ExitCode
-from coordinator.runtime import open_coordinator
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -44,6 +43,8 @@ def _read(path: Path) -> object:
 
 
 def _publish(args: argparse.Namespace) -> int:
+    from coordinator.runtime import open_coordinator
+
     document = _read(args.file)
     with open_coordinator(settings_from(args)) as runtime:
         info = runtime.calibration.publish(document, published_by=args.by)
@@ -55,6 +56,8 @@ def _publish(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from coordinator.runtime import open_coordinator
+
     with open_coordinator(settings_from(args)) as runtime:
         for info in runtime.calibration.published():
             print(

@@ -8,8 +8,6 @@ from pathlib import Path
 from coordinator.commands.options import CLI_ACTOR, add_data_dir, settings_from
 from coordinator.errors import InvalidGuidelineError
 from coordinator.exit_codes import ExitCode
-from coordinator.runtime import open_coordinator
-from shared.schemas import GuidelineError, load_guideline
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,6 +25,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _publish(args: argparse.Namespace) -> int:
+    from coordinator.runtime import open_coordinator
+    from shared.schemas import GuidelineError, load_guideline
+
     try:
         guideline = load_guideline(args.file)
     except GuidelineError as exc:
@@ -38,6 +39,8 @@ def _publish(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from coordinator.runtime import open_coordinator
+
     with open_coordinator(settings_from(args)) as runtime:
         for release in runtime.guidelines.list():
             print(f"{release.name}@{release.version}\t{release.sha256}\t{release.signed_at}")

@@ -7,7 +7,6 @@ import json
 
 from coordinator.commands.options import add_data_dir, settings_from
 from coordinator.exit_codes import ExitCode
-from coordinator.runtime import open_coordinator
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,6 +24,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _report(args: argparse.Namespace) -> int:
+    from coordinator.runtime import open_coordinator
+
     with open_coordinator(settings_from(args)) as runtime:
         report = runtime.harmonization.report(args.guideline, args.version)
     if args.format == "csv":

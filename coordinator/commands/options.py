@@ -6,9 +6,10 @@ import argparse
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from coordinator.settings import CoordinatorSettings
+if TYPE_CHECKING:
+    from coordinator.settings import CoordinatorSettings
 
 __all__ = ["CLI_ACTOR", "add_data_dir", "parse_duration", "settings_from"]
 
@@ -42,5 +43,7 @@ def parse_duration(text: str) -> timedelta:
 
 def settings_from(args: argparse.Namespace, **fields: Any) -> CoordinatorSettings:
     """Settings from ``--data-dir`` plus the given fields; unset (None) fields are left out."""
+    from coordinator.settings import CoordinatorSettings  # pydantic-settings: not for --help
+
     given = {key: value for key, value in fields.items() if value is not None}
     return CoordinatorSettings(data_dir=args.data_dir, **given)

@@ -1,4 +1,4 @@
-"""``harmonia-coordinator round``: run a statistics round (``stats``) and show stored ones.
+"""``harmonia-coordinator round``: statistics rounds (``stats``), training (``train``), ``show``.
 
 ``round stats`` sums the sites' statistics under SecAgg+ by default
 (``--no-secure-aggregation`` turns it off) and asks for per-site releases,
@@ -12,6 +12,9 @@ same data directory: it submits the statistics Flower app to the local
 SuperLink's Control API (loopback) with ``flwr run``, waits for the ServerApp's
 result, and stores it (:class:`coordinator.rounds.RoundStore`) with the
 participation, bytes per site and wall time.
+
+``round train``'s options are registered here; its work (numpy, Flower) is
+:mod:`coordinator.commands.training`, imported only when a training run starts.
 """
 
 from __future__ import annotations
@@ -24,21 +27,26 @@ import subprocess
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from coordinator.commands.options import add_data_dir, settings_from
-from coordinator.commands.training import register_train
 from coordinator.exit_codes import ExitCode
-from coordinator.rounds import RoundStore, harmonization_result
-from coordinator.runtime import open_coordinator
-from coordinator.settings import CoordinatorSettings
-from coordinator.superlink import CONNECTION, FlowerPaths
 from shared.errors import ConfigurationError
 from shared.flower_process import flower_environment, flower_executable
 
-__all__ = ["register", "run_stats_round"]
+if TYPE_CHECKING:
+    from coordinator.settings import CoordinatorSettings
+
+__all__ = ["AGGREGATIONS", "COMPRESSIONS", "register", "run_stats_round"]
 
 _FAB_DIR = Path(__file__).parents[1] / "serverapp" / "fab"
+
+AGGREGATIONS = ("fedavg", "fedmedian", "trimmed-mean", "krum")
+"""``round train --aggregation``'s choices, the first the default: the values of
+:class:`coordinator.serverapp.training_aggregation.Aggregation` (a unit test keeps them so)."""
+COMPRESSIONS = ("none", "fp16", "int8")
+"""``round train --compression``'s choices: :class:`shared.schemas.training.Compression`'s
+values (a unit test keeps them so)."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -100,11 +108,42 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="fewest nodes a secure sum starts with (below it the round skips it and says so)",
     )
     stats.set_defaults(func=_stats)
-    register_train(actions)
+    _register_train(actions)
     show = actions.add_parser("show", help="print a stored round's result (JSON)")
     add_data_dir(show)
     show.add_argument("round_id", nargs="?", help="default: the latest")
     show.set_defaults(func=_show)
+
+
+def _register_train(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``train`` action to ``round``."""
+    train = actions.add_parser("train", help="run federated training rounds, register the model")
+    add_data_dir(train)
+    train.add_argument("--plan", type=Path, required=True, help="training plan (YAML or JSON)")
+    train.add_argument("--project", required=True, help="the project whose consensus trains it")
+    train.add_argument("--rounds", type=int, required=True)
+    train.add_argument("--min-sites", type=int, default=1, help="updates a round needs (default 1)")
+    train.add_argument("--aggregation", choices=AGGREGATIONS, default=AGGREGATIONS[0])
+    train.add_argument("--trim-fraction", type=float, default=0.2)
+    train.add_argument("--krum-malicious", type=int, default=1)
+    train.add_argument("--secure-aggregation", action="store_true", help="sum updates with SecAgg+")
+    train.add_argument("--compression", choices=COMPRESSIONS, default=None)
+    train.add_argument("--from-model", default=None, metavar="NAME[:VERSION]")
+    train.add_argument("--expected-nodes", type=int, default=None)
+    train.add_argument("--wait-nodes", type=float, default=30.0, metavar="SECONDS")
+    train.add_argument("--rejoin-wait", type=float, default=5.0, metavar="SECONDS")
+    train.add_argument("--reply-timeout", type=float, default=300.0, metavar="SECONDS")
+    train.add_argument(
+        "--exchange", choices=["fast", "send-and-receive"], default="fast", help=argparse.SUPPRESS
+    )
+    train.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
+    train.set_defaults(func=_train)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from coordinator.commands.training import train  # numpy, Flower: only here
+
+    return train(args)
 
 
 def _share_count(text: str) -> int | float:
@@ -149,6 +188,10 @@ def run_stats_round(
         No SuperLink runs for ``data_dir``, or the run could not be submitted or
         did not finish in time.
     """
+    from coordinator.rounds import RoundStore, harmonization_result
+    from coordinator.runtime import open_coordinator
+    from coordinator.superlink import CONNECTION, FlowerPaths
+
     started = time.monotonic()
     data_dir = settings.data_dir
     paths = FlowerPaths.of(data_dir)
@@ -250,6 +293,8 @@ def _stats(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    from coordinator.rounds import RoundStore
+
     settings = settings_from(args)
     store = RoundStore(settings.data_dir)
     ids = store.list()

@@ -12,19 +12,17 @@ import asyncio
 import socket
 import ssl
 import sys
+from typing import TYPE_CHECKING
 
-import uvicorn
-
-from coordinator.api import create_app
-from coordinator.api.metrics import readiness_of
-from coordinator.api.tls import PeerCertificateH11Protocol
-from coordinator.capture import listener_protocol
 from coordinator.commands.options import add_data_dir, settings_from
 from coordinator.exit_codes import ExitCode
-from coordinator.flower_services import FlowerServices
-from coordinator.runtime import open_coordinator
 from shared.errors import ConfigurationError
-from shared.observability import Readiness, configure_logging
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from coordinator.flower_services import FlowerServices
+    from shared.observability import Readiness
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -54,6 +52,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Serve until interrupted."""
+    import uvicorn
+
+    from coordinator.api import create_app
+    from coordinator.api.metrics import readiness_of
+    from coordinator.api.tls import PeerCertificateH11Protocol
+    from coordinator.capture import listener_protocol
+    from coordinator.flower_services import FlowerServices
+    from coordinator.runtime import open_coordinator
+    from shared.observability import configure_logging
+
     settings = settings_from(
         args,
         host=args.host,

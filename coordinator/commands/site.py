@@ -6,7 +6,6 @@ import argparse
 
 from coordinator.commands.options import CLI_ACTOR, add_data_dir, parse_duration, settings_from
 from coordinator.exit_codes import ExitCode
-from coordinator.runtime import open_coordinator
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,6 +33,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _add(args: argparse.Namespace) -> int:
+    from coordinator.runtime import open_coordinator
+
     settings = settings_from(args)
     with open_coordinator(settings) as runtime:
         issued = runtime.sites.add(args.name, created_by=CLI_ACTOR, expires_in=args.expires_in)
@@ -49,6 +50,8 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from coordinator.runtime import open_coordinator
+
     with open_coordinator(settings_from(args)) as runtime:
         for site in runtime.sites.list():
             enrolled = site.enrolled_at.isoformat(timespec="seconds") if site.enrolled_at else "-"
@@ -57,6 +60,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _revoke(args: argparse.Namespace) -> int:
+    from coordinator.runtime import open_coordinator
+
     with open_coordinator(settings_from(args)) as runtime:
         site = runtime.sites.revoke(args.name)
     print(f"revoked site {site.name} ({len(site.certificate_serials)} certificate(s))")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 
-from coordinator.auth import Role
 from coordinator.commands.options import add_data_dir, parse_duration, settings_from
 from coordinator.exit_codes import ExitCode
-from coordinator.runtime import open_coordinator
+
+ROLES = ("coordinator-admin", "guideline-editor", "viewer")
+"""``--role``'s choices: :class:`coordinator.auth.Role`'s values (a unit test keeps them so)."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     create.add_argument("--user", required=True, help="the admin user the token acts as")
     create.add_argument(
         "--role",
-        choices=[r.value for r in Role],
+        choices=ROLES,
         default=None,
         help="creates the user with this role if absent",
     )
@@ -34,6 +35,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _create(args: argparse.Namespace) -> int:
+    from coordinator.runtime import open_coordinator
+
     expires = datetime.now(UTC) + args.expires_in if args.expires_in else None
     with open_coordinator(settings_from(args)) as runtime:
         issued = runtime.tokens.issue(args.user, role=args.role, name=args.name, expires_at=expires)
@@ -42,6 +45,8 @@ def _create(args: argparse.Namespace) -> int:
 
 
 def _revoke(args: argparse.Namespace) -> int:
+    from coordinator.runtime import open_coordinator
+
     with open_coordinator(settings_from(args)) as runtime:
         runtime.tokens.revoke(args.token_id)
     return ExitCode.OK

@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from coordinator.commands.options import add_data_dir, settings_from
+from coordinator.commands.options import settings_from
 from coordinator.exit_codes import ExitCode
 from coordinator.models import RunStatus
 from coordinator.runtime import open_coordinator
@@ -44,36 +44,9 @@ from shared.flower_process import flower_environment, flower_executable
 from shared.schemas.training import Compression, TrainingPlan
 from shared.weights import encode_weights
 
-__all__ = ["register_train", "run_training"]
+__all__ = ["run_training", "train"]
 
 _FAB_DIR = Path(__file__).parents[1] / "serverapp" / "training_fab"
-
-
-def register_train(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``train`` action to ``round``."""
-    train = actions.add_parser("train", help="run federated training rounds, register the model")
-    add_data_dir(train)
-    train.add_argument("--plan", type=Path, required=True, help="training plan (YAML or JSON)")
-    train.add_argument("--project", required=True, help="the project whose consensus trains it")
-    train.add_argument("--rounds", type=int, required=True)
-    train.add_argument("--min-sites", type=int, default=1, help="updates a round needs (default 1)")
-    train.add_argument(
-        "--aggregation", choices=[a.value for a in Aggregation], default=Aggregation.FEDAVG.value
-    )
-    train.add_argument("--trim-fraction", type=float, default=0.2)
-    train.add_argument("--krum-malicious", type=int, default=1)
-    train.add_argument("--secure-aggregation", action="store_true", help="sum updates with SecAgg+")
-    train.add_argument("--compression", choices=[c.value for c in Compression], default=None)
-    train.add_argument("--from-model", default=None, metavar="NAME[:VERSION]")
-    train.add_argument("--expected-nodes", type=int, default=None)
-    train.add_argument("--wait-nodes", type=float, default=30.0, metavar="SECONDS")
-    train.add_argument("--rejoin-wait", type=float, default=5.0, metavar="SECONDS")
-    train.add_argument("--reply-timeout", type=float, default=300.0, metavar="SECONDS")
-    train.add_argument(
-        "--exchange", choices=["fast", "send-and-receive"], default="fast", help=argparse.SUPPRESS
-    )
-    train.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
-    train.set_defaults(func=_train)
 
 
 def _toml(value: Any) -> str:
@@ -288,7 +261,8 @@ def _follow(
     return result
 
 
-def _train(args: argparse.Namespace) -> int:
+def train(args: argparse.Namespace) -> int:
+    """``round train``'s handler (its options: :mod:`coordinator.commands.rounds`)."""
     settings = settings_from(args)
     text = args.plan.read_text(encoding="utf-8")
     plan = TrainingPlan.from_yaml(text, source=str(args.plan))

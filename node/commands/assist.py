@@ -16,16 +16,18 @@ import getpass
 import json
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from node.assist import AssistService, ProposalOptions, RankingWeights, RunOptions, RunSummary
-from node.assist.models import ModelBundle, bundle_from_file, bundle_from_store
 from node.commands.options import add_data_dir, settings_from
 from node.errors import NodeError
 from node.exit_codes import ExitCode
-from node.runtime import NodeRuntime, open_node
 from shared.errors import ConfigurationError
-from shared.schemas.training import TrainingPlan, TrainingPlanError
+
+if TYPE_CHECKING:
+    from node.assist import RunOptions, RunSummary
+    from node.assist.models import ModelBundle
+    from node.runtime import NodeRuntime
+    from shared.schemas.training import TrainingPlan
 
 __all__ = ["register"]
 
@@ -132,6 +134,8 @@ def _actor() -> str:
 def _plan(path: Path | None) -> TrainingPlan | None:
     if path is None:
         return None
+    from shared.schemas.training import TrainingPlan, TrainingPlanError
+
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -147,6 +151,8 @@ def _plan(path: Path | None) -> TrainingPlan | None:
 
 
 def _options(args: argparse.Namespace) -> RunOptions:
+    from node.assist import ProposalOptions, RankingWeights, RunOptions
+
     boxes: dict[str, str] = {}
     for item in args.boxes_from:
         mask, sep, box = item.partition(":")
@@ -189,6 +195,9 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigurationError(
             "--mc-samples must be 0 or more and --watch above 0", setting="assist"
         )
+    from node.assist import AssistService
+    from node.runtime import open_node
+
     stop = threading.Event()
     with open_node(settings_from(args, ingest_workers=0)) as runtime:
         service = AssistService(runtime.annotation, runtime.store)
@@ -208,6 +217,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _bundle(args: argparse.Namespace, runtime: NodeRuntime) -> ModelBundle:
+    from node.assist.models import bundle_from_file, bundle_from_store
+
     plan = _plan(args.plan)
     if args.weights is not None:
         return bundle_from_file(
@@ -231,6 +242,9 @@ def _switch(value: str | None) -> bool | None:
 
 
 def _settings(args: argparse.Namespace) -> int:
+    from node.assist import AssistService
+    from node.runtime import open_node
+
     with open_node(settings_from(args, ingest_workers=0)) as runtime:
         service = AssistService(runtime.annotation, runtime.store)
         changes: dict[str, Any] = {
@@ -251,6 +265,8 @@ def _settings(args: argparse.Namespace) -> int:
 
 
 def _ranking(args: argparse.Namespace) -> int:
+    from node.runtime import open_node
+
     with open_node(settings_from(args, ingest_workers=0)) as runtime:
         rows = _ranked(runtime, args.project)
     if args.json:
@@ -269,6 +285,8 @@ def _ranking(args: argparse.Namespace) -> int:
 
 
 def _ranked(runtime: NodeRuntime, project: str) -> list[dict[str, Any]]:
+    from node.assist import AssistService
+
     service = AssistService(runtime.annotation, runtime.store)
     return [
         {**score.to_json(), "model": model.key, "task_priority": priority}

@@ -8,10 +8,8 @@ import os
 import sys
 from pathlib import Path
 
-from node.audit import verify_audit_log
 from node.commands.options import add_data_dir, add_expect_head, parse_head, settings_from
 from node.exit_codes import ExitCode
-from node.runtime import open_node
 
 __all__ = ["register"]
 
@@ -33,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from node.audit import verify_audit_log
+    from node.runtime import open_node
+
     anchor = parse_head(args.expect_head, "audit verify")
     with open_node(settings_from(args)) as runtime:
         result = verify_audit_log(runtime.audit, anchor=anchor)
@@ -50,6 +51,8 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from node.runtime import open_node
+
     out: Path = args.out
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     count = 0

@@ -12,15 +12,7 @@ from __future__ import annotations
 import argparse
 
 from node.commands.options import add_data_dir, settings_from
-from node.consortium import MembershipFiles, consortium_dir
-from node.consortium.calibration import (
-    fetch_calibration_sets,
-    install_calibration_set,
-    load_installed,
-    upload_calibration,
-)
 from node.exit_codes import ExitCode
-from node.runtime import open_node
 
 __all__ = ["register"]
 
@@ -53,6 +45,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _fetch(args: argparse.Namespace) -> int:
+    from node.consortium import MembershipFiles, consortium_dir
+    from node.consortium.calibration import fetch_calibration_sets, install_calibration_set
+    from node.runtime import open_node
+
     settings = settings_from(args)
     files = MembershipFiles(consortium_dir(settings.data_dir))
     sets = fetch_calibration_sets(files)
@@ -78,6 +74,10 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _upload(args: argparse.Namespace) -> int:
+    from node.consortium import MembershipFiles, consortium_dir
+    from node.consortium.calibration import load_installed, upload_calibration
+    from node.runtime import open_node
+
     settings = settings_from(args)
     files = MembershipFiles(consortium_dir(settings.data_dir))
     files.membership()

@@ -13,24 +13,29 @@ import argparse
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from node.commands.options import add_data_dir, settings_from
-from node.doctor import CheckResult, DoctorOptions, DoctorReport, Problem, Status, run_doctor
 from node.exit_codes import EXIT_HELP, ExitCode
+
+if TYPE_CHECKING:
+    from node.doctor import CheckResult, DoctorReport
 
 __all__ = ["EXIT_CODE_OF", "register"]
 
-EXIT_CODE_OF: dict[Problem, ExitCode] = {
-    Problem.COORDINATOR_UNREACHABLE: ExitCode.DOCTOR_COORDINATOR_UNREACHABLE,
-    Problem.TLS_UNTRUSTED: ExitCode.DOCTOR_TLS_UNTRUSTED,
-    Problem.CERTIFICATE_INVALID: ExitCode.DOCTOR_CERTIFICATE_INVALID,
-    Problem.CLOCK_SKEW: ExitCode.DOCTOR_CLOCK_SKEW,
-    Problem.STORAGE: ExitCode.DOCTOR_STORAGE,
-    Problem.INTEGRITY: ExitCode.DOCTOR_INTEGRITY,
-    Problem.BUDGET: ExitCode.DOCTOR_BUDGET,
-    Problem.PACS_UNREACHABLE: ExitCode.DOCTOR_PACS_UNREACHABLE,
+EXIT_CODE_OF: dict[str, ExitCode] = {
+    "coordinator_unreachable": ExitCode.DOCTOR_COORDINATOR_UNREACHABLE,
+    "tls_untrusted": ExitCode.DOCTOR_TLS_UNTRUSTED,
+    "certificate_invalid": ExitCode.DOCTOR_CERTIFICATE_INVALID,
+    "clock_skew": ExitCode.DOCTOR_CLOCK_SKEW,
+    "storage": ExitCode.DOCTOR_STORAGE,
+    "integrity": ExitCode.DOCTOR_INTEGRITY,
+    "budget": ExitCode.DOCTOR_BUDGET,
+    "pacs_unreachable": ExitCode.DOCTOR_PACS_UNREACHABLE,
 }
-_TAG = {Status.OK: " ok ", Status.WARN: "WARN", Status.FAIL: "FAIL", Status.SKIP: "skip"}
+"""The exit code of each :class:`node.doctor.Problem`, keyed by its value (a ``StrEnum``, so
+``EXIT_CODE_OF[problem]`` works) to keep ``node.doctor`` out of the parser's imports."""
+_TAG = {"ok": " ok ", "warn": "WARN", "fail": "FAIL", "skip": "skip"}
 PACS_TOKEN_ENV = "HARMONIA_PULL_TOKEN"
 
 
@@ -64,6 +69,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Run the checks, print the report, return the first failure's exit code."""
+    from node.doctor import DoctorOptions, run_doctor
+
     settings = settings_from(args)
     options = DoctorOptions(
         timeout=args.timeout,
@@ -88,6 +95,8 @@ def exit_code(report: DoctorReport) -> ExitCode:
 
 
 def _line(result: CheckResult, width: int) -> list[str]:
+    from node.doctor import Status
+
     lines = [f"  [{_TAG[result.status]}] {result.check:<{width}}  {result.summary}"]
     if result.remedy and result.status in (Status.FAIL, Status.WARN):
         lines.append(f"  {'':6} {'':<{width}}  fix: {result.remedy}")
@@ -96,6 +105,8 @@ def _line(result: CheckResult, width: int) -> list[str]:
 
 def render(report: DoctorReport, data_dir: Path, code: ExitCode) -> str:
     """The report as text: one line per check, remedies under failures and warnings."""
+    from node.doctor import Status
+
     width = max((len(r.check) for r in report.results), default=10)
     lines = [f"harmonia-node doctor: {data_dir}"]
     for result in report.results:

@@ -13,11 +13,13 @@ import sys
 from pathlib import Path
 
 from node.commands.options import add_data_dir, add_expect_head, parse_head, settings_from
-from node.egress.export import LedgerFormat, render_ledger
 from node.exit_codes import ExitCode
-from node.runtime import open_node
 
-__all__ = ["register"]
+__all__ = ["FORMATS", "register"]
+
+FORMATS = ("jsonl", "csv")
+"""``--format``'s choices: the values of :class:`node.egress.LedgerFormat`
+(a unit test keeps them so)."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,8 +38,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_data_dir(export)
     export.add_argument(
         "--format",
-        choices=[f.value for f in LedgerFormat],
-        default=LedgerFormat.JSONL.value,
+        choices=FORMATS,
+        default=FORMATS[0],
         help="jsonl (default) or csv",
     )
     export.add_argument(
@@ -47,6 +49,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from node.runtime import open_node
+
     anchor = parse_head(args.expect_head, "egress verify")
     with open_node(settings_from(args)) as runtime:
         result = runtime.egress_ledger.verify(anchor=anchor)
@@ -64,6 +68,9 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from node.egress import LedgerFormat, render_ledger
+    from node.runtime import open_node
+
     with open_node(settings_from(args)) as runtime:
         entries = runtime.egress_ledger.entries()
     text = render_ledger(entries, LedgerFormat(args.format))

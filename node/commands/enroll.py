@@ -6,10 +6,7 @@ import argparse
 from importlib.metadata import PackageNotFoundError, version
 
 from node.commands.options import add_data_dir, settings_from
-from node.consortium import enroll, token_site
-from node.egress import EgressGate
 from node.exit_codes import ExitCode
-from node.runtime import open_node
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -44,6 +41,10 @@ def _software_version() -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     """Enroll, print what was pinned."""
+    from node.consortium import enroll, token_site
+    from node.egress import EgressGate
+    from node.runtime import open_node
+
     settings = settings_from(args)
     site = args.site or token_site(args.token)
     with open_node(settings) as runtime:

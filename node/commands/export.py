@@ -8,10 +8,12 @@ from pathlib import Path
 
 from node.commands.options import add_data_dir, settings_from
 from node.exit_codes import ExitCode
-from node.export import ExportFormat, ProjectExporter
-from node.runtime import open_node
 
-__all__ = ["register"]
+__all__ = ["FORMATS", "register"]
+
+FORMATS = ("dicom-seg", "dicom-sr", "nifti", "coco")
+"""``--format``'s choices: the values of :class:`node.export.ExportFormat`
+(a unit test keeps them so)."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--format",
         required=True,
-        choices=[f.value for f in ExportFormat],
+        choices=FORMATS,
         help="dicom-seg (masks), dicom-sr (measurements, boxes, points, classifications), "
         "nifti (masks), coco (everything drawn)",
     )
@@ -40,6 +42,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _export(args: argparse.Namespace) -> int:
+    from node.export import ProjectExporter
+    from node.runtime import open_node
+
     actor = f"cli:{getpass.getuser()}"
     with open_node(settings_from(args, ingest_workers=0)) as runtime:
         exporter = ProjectExporter(runtime.engine, runtime.store, audit=runtime.audit)

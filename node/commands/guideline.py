@@ -9,8 +9,6 @@ from node.commands.guideline_sync import register_sync
 from node.commands.options import add_data_dir, settings_from
 from node.errors import InvalidGuidelineError
 from node.exit_codes import ExitCode
-from node.runtime import open_node
-from shared.schemas import GuidelineError, load_guideline
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,6 +27,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _load(args: argparse.Namespace) -> int:
+    from node.runtime import open_node
+    from shared.schemas import GuidelineError, load_guideline
+
     try:
         guideline = load_guideline(args.file)
     except GuidelineError as exc:
@@ -41,6 +42,8 @@ def _load(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from node.runtime import open_node
+
     with open_node(settings_from(args)) as runtime:
         for version in runtime.annotation.guidelines.list():
             print(f"{version.guideline.key}\t{version.sha256}\t{version.guideline.title}")

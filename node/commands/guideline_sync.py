@@ -6,9 +6,7 @@ import argparse
 import sys
 
 from node.commands.options import add_data_dir, settings_from
-from node.consortium import MembershipFiles, consortium_dir, sync_guidelines
 from node.exit_codes import ExitCode
-from node.runtime import open_node
 
 __all__ = ["register_sync"]
 
@@ -23,6 +21,9 @@ def register_sync(actions: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _sync(args: argparse.Namespace) -> int:
+    from node.consortium import MembershipFiles, consortium_dir, sync_guidelines
+    from node.runtime import open_node
+
     settings = settings_from(args)
     files = MembershipFiles(consortium_dir(settings.data_dir))
     files.membership()  # NotEnrolledError before opening anything else

@@ -12,10 +12,7 @@ import sys
 from pathlib import Path
 
 from node.commands.options import add_data_dir, settings_from
-from node.commands.reporting import TqdmProgress, exit_code_for, print_summary
-from node.dicom.folder_import import import_path
 from node.exit_codes import ExitCode
-from node.runtime import open_node
 from shared.errors import InvalidInputError
 
 __all__ = ["register", "run"]
@@ -49,6 +46,10 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 1:
         print("harmonia-node import: --workers must be at least 1", file=sys.stderr)
         return ExitCode.USAGE
+    from node.commands.reporting import TqdmProgress, exit_code_for, print_summary
+    from node.dicom.folder_import import import_path
+    from node.runtime import open_node
+
     settings = settings_from(args)
     with open_node(settings) as runtime, TqdmProgress(f"import {path.name}") as progress:
         try:

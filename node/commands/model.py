@@ -6,8 +6,6 @@ import argparse
 import json
 
 from node.commands.options import add_data_dir, settings_from
-from node.consortium import MembershipFiles, consortium_dir
-from node.consortium.models import pull_model
 from node.exit_codes import ExitCode
 
 __all__ = ["register"]
@@ -25,6 +23,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _pull(args: argparse.Namespace) -> int:
+    from node.consortium import MembershipFiles, consortium_dir
+    from node.consortium.models import pull_model
+
     settings = settings_from(args)
     files = MembershipFiles(consortium_dir(settings.data_dir))
     files.membership()

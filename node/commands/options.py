@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from node.settings import NodeSettings
 from shared.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from node.settings import NodeSettings
 
 __all__ = ["add_data_dir", "add_expect_head", "parse_head", "settings_from"]
 
@@ -28,6 +30,8 @@ def settings_from(args: argparse.Namespace, **fields: Any) -> NodeSettings:
     Anything not given falls back to ``HARMONIA_NODE_*`` environment variables,
     then to the embedded defaults.
     """
+    from node.settings import NodeSettings  # pydantic-settings: not for --help
+
     given = {key: value for key, value in fields.items() if value is not None}
     return NodeSettings(data_dir=args.data_dir, **given)
 

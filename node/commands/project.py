@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from node.annotate import ProjectSpec, SeriesQuery
 from node.commands.options import add_data_dir, settings_from
 from node.errors import ProjectSetupError
 from node.exit_codes import ExitCode
-from node.runtime import open_node
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -53,6 +51,9 @@ def _create(args: argparse.Namespace) -> int:
         raise ProjectSetupError(
             f"--guideline {args.guideline!r}: write it as NAME@VERSION, e.g. lung-nodule@1.0"
         )
+    from node.annotate import ProjectSpec, SeriesQuery
+    from node.runtime import open_node
+
     spec = ProjectSpec(
         name=args.name,
         guideline_name=name,
@@ -82,6 +83,8 @@ def _upgrade(args: argparse.Namespace) -> int:
         raise ProjectSetupError(
             f"--guideline {args.guideline!r}: write it as NAME@VERSION, e.g. lung-nodule@1.1"
         )
+    from node.runtime import open_node
+
     with open_node(settings_from(args)) as runtime:
         result = runtime.annotation.upgrades.upgrade(args.project, name, version, by=args.by)
     labels = ", ".join(result.diff.rereview_labels) or "none"
@@ -94,6 +97,8 @@ def _upgrade(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from node.runtime import open_node
+
     with open_node(settings_from(args)) as runtime:
         for project in runtime.annotation.projects.list():
             print(

@@ -21,11 +21,8 @@ import sys
 from pathlib import Path
 
 from node.commands.options import add_data_dir, settings_from
-from node.commands.reporting import TqdmProgress, exit_code_for, print_summary
-from node.dicom.pacs_pull import PacsPuller, parse_query
 from node.errors import QueryError, RemoteSourceError
 from node.exit_codes import ExitCode
-from node.runtime import open_node
 
 __all__ = ["register", "run"]
 
@@ -72,6 +69,10 @@ def run(args: argparse.Namespace) -> int:
     """Pull the chosen studies into the node at ``args.data_dir``; returns the exit code."""
     if not args.study and not args.query:
         return _usage("give at least one --study UID or --query KEY=VALUE")
+    from node.commands.reporting import TqdmProgress, exit_code_for, print_summary
+    from node.dicom.pacs_pull import PacsPuller, parse_query
+    from node.runtime import open_node
+
     try:
         query = parse_query(args.query)
     except QueryError as exc:

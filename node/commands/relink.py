@@ -14,10 +14,8 @@ import os
 from pathlib import Path
 
 from node.commands.options import add_data_dir, settings_from
-from node.dicom.deid import generate_relink_keypair, open_relink
 from node.errors import NotFoundError
 from node.exit_codes import ExitCode
-from node.runtime import open_node
 from shared.errors import ConfigurationError
 
 
@@ -39,6 +37,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _keygen(args: argparse.Namespace) -> int:
+    from node.dicom.deid import generate_relink_keypair
+
     private_pem, public_pem = generate_relink_keypair()
     for path in (args.private_key, args.public_key):
         if path.exists():
@@ -57,6 +57,9 @@ def _show(args: argparse.Namespace) -> int:
         private_pem = args.private_key.read_bytes()
     except OSError as exc:
         raise ConfigurationError(f"cannot read {args.private_key}: {exc.strerror}") from exc
+    from node.dicom.deid import open_relink
+    from node.runtime import open_node
+
     with open_node(settings_from(args)) as runtime:
         sealed = runtime.store.sealed_links(args.pseudonym)
     if not sealed:

@@ -5,18 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 
-import uvicorn
-
-from node.api import create_app
-from node.api.metrics import readiness_of
 from node.commands.options import add_data_dir, settings_from
-from node.consortium import guideline_sync_for, health_reporter_for
 from node.exit_codes import ExitCode
-from node.learn.service import learning_service_for
-from node.observability import listening_probe, process_probe
-from node.runtime import open_node
-from node.supernode import supernode_for
-from shared.observability import configure_logging
 
 _log = logging.getLogger(__name__)
 
@@ -45,6 +35,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Serve until interrupted."""
+    import uvicorn
+
+    from node.api import create_app
+    from node.api.metrics import readiness_of
+    from node.consortium import guideline_sync_for, health_reporter_for
+    from node.learn.service import learning_service_for
+    from node.observability import listening_probe, process_probe
+    from node.runtime import open_node
+    from node.supernode import supernode_for
+    from shared.observability import configure_logging
+
     settings = settings_from(
         args,
         host=args.host,

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime, timedelta
 
-from node.audit import AuditAction
-from node.auth import Scope
 from node.commands.options import add_data_dir, settings_from
 from node.commands.user import cli_actor
 from node.errors import AuthError
 from node.exit_codes import ExitCode
-from node.runtime import open_node
+
+SCOPES = ("ingest", "read", "admin")
+"""``--scope``'s choices: :class:`node.auth.Scope`'s values (a unit test keeps them so)."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     issue.add_argument(
         "--scope",
         action="append",
-        choices=[s.value for s in Scope],
+        choices=SCOPES,
         default=None,
         help="repeatable: ingest, read, admin; with --user, narrows what the token may do",
     )
@@ -43,6 +43,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _issue(args: argparse.Namespace) -> int:
+    from node.audit import AuditAction
+    from node.auth import Scope
+    from node.runtime import open_node
+
     expires = None
     if args.expires_in_days is not None:
         expires = datetime.now(UTC) + timedelta(days=args.expires_in_days)
@@ -64,6 +68,8 @@ def _issue(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from node.runtime import open_node
+
     with open_node(settings_from(args)) as runtime:
         for info in runtime.tokens.list():
             print(f"{info.token_id}\t{info.name}\t{' '.join(sorted(info.scopes))}")
@@ -71,6 +77,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _revoke(args: argparse.Namespace) -> int:
+    from node.runtime import open_node
+
     with open_node(settings_from(args)) as runtime:
         runtime.tokens.revoke(args.token_id)
     return ExitCode.OK

@@ -11,20 +11,21 @@ import argparse
 import getpass
 import sys
 
-from node.auth import Role
 from node.commands.options import add_data_dir, settings_from
 from node.errors import WeakPasswordError
 from node.exit_codes import ExitCode
-from node.runtime import open_node
 
 __all__ = ["cli_actor", "read_password", "register"]
+
+ROLES = ("annotator", "reviewer", "admin")
+"""``--role``'s choices: :class:`node.auth.Role`'s values (a unit test keeps them so)."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``user`` subcommand."""
     parser = subparsers.add_parser("user", help="create, list or change local users")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    roles = [r.value for r in Role]
+    roles = list(ROLES)
 
     create = actions.add_parser("create", help="create a user who signs in with a password")
     add_data_dir(create)
@@ -95,6 +96,8 @@ def cli_actor() -> str:
 
 def _create(args: argparse.Namespace) -> int:
     password = read_password(args.password_stdin)
+    from node.runtime import open_node
+
     with open_node(settings_from(args)) as runtime:
         user = runtime.users.create(
             args.username, password, args.role, args.display_name, actor=cli_actor()
@@ -104,6 +107,8 @@ def _create(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from node.runtime import open_node
+
     with open_node(settings_from(args)) as runtime:
         for user in runtime.users.list():
             state = "disabled" if user.disabled else "active"
@@ -112,6 +117,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _set_role(args: argparse.Namespace) -> int:
+    from node.runtime import open_node
+
     with open_node(settings_from(args)) as runtime:
         user = runtime.users.set_role(args.username, args.role, actor=cli_actor())
     print(f"{user.username} is now {user.role.value}")
@@ -120,6 +127,8 @@ def _set_role(args: argparse.Namespace) -> int:
 
 def _set_password(args: argparse.Namespace) -> int:
     password = read_password(args.password_stdin)
+    from node.runtime import open_node
+
     with open_node(settings_from(args)) as runtime:
         runtime.users.set_password(args.username, password, actor=cli_actor())
     print(f"password of {args.username} changed; their sessions ended")
@@ -127,6 +136,8 @@ def _set_password(args: argparse.Namespace) -> int:
 
 
 def _disable(args: argparse.Namespace) -> int:
+    from node.runtime import open_node
+
     with open_node(settings_from(args)) as runtime:
         runtime.users.disable(args.username, actor=cli_actor())
     print(f"{args.username} is disabled")
@@ -134,6 +145,8 @@ def _disable(args: argparse.Namespace) -> int:
 
 
 def _enable(args: argparse.Namespace) -> int:
+    from node.runtime import open_node
+
     with open_node(settings_from(args)) as runtime:
         runtime.users.enable(args.username, actor=cli_actor())
     print(f"{args.username} is enabled")
