@@ -18,6 +18,10 @@ Torch-free and thin: it reads ``data-path`` and ``site`` from the SuperNode's
     the compute). An unknown task is an error reply that says so.
 ``evaluate``
     the global weights on the local validation consensus.
+
+Flower starts a fresh ``flwr-clientapp`` process for every message, so each
+handler imports only what its branch needs (the statistics work, or the
+training client), not the node's whole stack.
 """
 
 from __future__ import annotations
@@ -30,8 +34,6 @@ from flwr.clientapp import ClientApp
 from flwr.clientapp.typing import ClientAppCallable
 
 from node.clientapp.egress_mod import SECAGG_CONFIGS, egress_mod
-from node.clientapp.statistics import answer_query, secure_contribution
-from node.clientapp.training import TRAINING, evaluate_reply, train_reply
 from shared.errors import InvalidInputError
 
 __all__ = ["TASK_KEY", "app", "secure_aggregation_mod"]
@@ -54,6 +56,8 @@ def secure_aggregation_mod(
 @app.query()
 def statistics(message: Message, context: Context) -> Message:
     """Answer a statistics query in gated form (the egress mod makes the wire records)."""
+    from node.clientapp.statistics import answer_query
+
     config = message.content.config_records["request"]
     return Message(answer_query(dict(config), context), reply_to=message)
 
@@ -72,7 +76,11 @@ def train(message: Message, context: Context) -> Message:
     config = _fit_config(message)
     task = config.get(TASK_KEY)
     if task == "statistics":
+        from node.clientapp.statistics import secure_contribution
+
         return Message(secure_contribution(config, context), reply_to=message)
+    from node.clientapp.training import TRAINING, train_reply
+
     if task == TRAINING:
         return train_reply(message, context)
     raise InvalidInputError(
@@ -84,4 +92,6 @@ def train(message: Message, context: Context) -> Message:
 @app.evaluate()
 def evaluate(message: Message, context: Context) -> Message:
     """Evaluate the global weights on the local validation consensus (gated form)."""
+    from node.clientapp.training import evaluate_reply
+
     return evaluate_reply(message, context)

@@ -33,18 +33,21 @@ import hashlib
 import logging
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flwr.app import ConfigRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp.typing import ClientAppCallable
 
 from node.clientapp.records import ENVELOPE_KEYS, read_gated, wire_records
-from node.egress import CanaryScan, EgressLedger, LedgerEntry, Outcome, decode_payload
 from node.errors import CanaryDetectedError, EgressError, EgressRefusedError
-from node.settings import NodeSettings
-from node.stats import statistics_gate
-from node.store.database import create_database_engine
 from shared.errors import HarmoniaError
+
+if TYPE_CHECKING:
+    from node.egress import LedgerEntry
+    from node.settings import NodeSettings
+
+# The node's egress, store and statistics packages are imported where a reply is
+# checked, not here: the ClientApp module loads in every flwr-clientapp process.
 
 __all__ = ["ReplyRefusedError", "egress_mod"]
 
@@ -61,6 +64,8 @@ class ReplyRefusedError(RuntimeError):
 
 
 def _settings(context: Context) -> NodeSettings:
+    from node.settings import NodeSettings
+
     return NodeSettings(data_dir=Path(str(context.node_config["data-path"])))
 
 
@@ -73,6 +78,8 @@ def _round_of(message: Message) -> str | None:
 
 def _sanitized(exc: Exception) -> ReplyRefusedError:
     if isinstance(exc, HarmoniaError):
+        from node.egress import CanaryScan
+
         text = str(exc)[:_MAX_MESSAGE]
         try:
             CanaryScan().check(text)
@@ -116,6 +123,9 @@ def egress_mod(message: Message, context: Context, call_next: ClientAppCallable)
 def _ledgered(
     context: Context, released: list[tuple[str, bytes]], round_id: str | None
 ) -> list[LedgerEntry]:
+    from node.egress import EgressLedger, Outcome
+    from node.store.database import create_database_engine
+
     settings = _settings(context)
     engine = create_database_engine(settings.resolved_database_url, durable=False)
     try:
@@ -149,6 +159,8 @@ def _gated(
             f"refused a reply envelope with {len(extra)} field(s) outside {sorted(ENVELOPE_KEYS)}.",
             field="envelope",
         )
+    from node.egress import CanaryScan
+
     for key, value in envelope.items():
         if isinstance(value, str) and len(value) > _MAX_MESSAGE:
             raise EgressRefusedError(f"refused a reply envelope: {key} is too long.", field=key)
@@ -179,6 +191,10 @@ def _secure(content: RecordDict, stage: str, round_id: str | None, context: Cont
     }
     if metrics is not None and len(metrics):
         payload["receipt"] = dict(metrics)
+    from node.egress import decode_payload
+    from node.stats import statistics_gate
+    from node.store.database import create_database_engine
+
     settings = _settings(context)
     engine = create_database_engine(settings.resolved_database_url, durable=settings.fsync)
     try:

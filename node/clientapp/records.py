@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flwr.app import Array, ArrayRecord, ConfigRecord, RecordDict
 
 from node.clientapp.training_records import TRAINING_KINDS, training_wire
-from node.egress import LedgerEntry, decode_payload
+
+if TYPE_CHECKING:
+    from node.egress import LedgerEntry
 
 __all__ = [
     "ENVELOPE_KEYS",
@@ -103,6 +105,8 @@ def wire_records(
     entries: Sequence[LedgerEntry],
 ) -> RecordDict:
     """The wire form of a gated reply; ``entries`` are the ledger entries of ``released``."""
+    from node.egress import decode_payload
+
     records = RecordDict()
     for kind, data in released:
         if kind == "secure_aggregation":
