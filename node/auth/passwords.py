@@ -33,7 +33,12 @@ class PasswordHasher:
         self._hasher = argon2.PasswordHasher(
             time_cost=time_cost, memory_cost=memory_cost_kib, parallelism=parallelism
         )
-        self._dummy = self._hasher.hash("harmonia: no such user")
+        self._dummy: str | None = None  # made by the first verify: opening a node hashes nothing
+
+    def _dummy_hash(self) -> str:
+        if self._dummy is None:
+            self._dummy = self._hasher.hash("harmonia: no such user")
+        return self._dummy
 
     def hash(self, password: str) -> str:
         """The encoded Argon2id hash of ``password`` (salted)."""
@@ -43,10 +48,13 @@ class PasswordHasher:
         """Whether ``password`` matches ``encoded``.
 
         ``encoded=None`` (an unknown user, or one who signs in elsewhere) still
-        spends the time of one hash, so timing does not reveal which names exist.
+        spends the time of one hash, so timing does not reveal which names exist. The
+        comparison hash for that case is made by the first call, whoever signs in, so the
+        first sign-in is the slower one whether or not the name exists.
         """
+        dummy = self._dummy_hash()
         try:
-            return self._hasher.verify(encoded or self._dummy, password) and encoded is not None
+            return self._hasher.verify(encoded or dummy, password) and encoded is not None
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
