@@ -23,7 +23,6 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import linear_sum_assignment
 
 from shared.agreement.errors import AgreementInputError
 from shared.agreement.polygon import as_polygon, polygon_iou
@@ -86,6 +85,11 @@ def _assign(
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     big = float(min(n_a, n_b) + 1)  # any extra match outweighs all quality (each ≤ 1)
     weight = np.where(eligible, big + np.clip(quality, 0.0, 1.0), 0.0)
+    # Imported here: scipy.optimize costs ~0.3 s CPU to import, and every process that
+    # imports this package (a Flower ClientApp or ServerApp, a fresh one per message or
+    # round) pays it though few ever match detections.
+    from scipy.optimize import linear_sum_assignment
+
     rows, cols = linear_sum_assignment(weight, maximize=True)
     keep = eligible[rows, cols]
     return rows[keep].astype(np.int64), cols[keep].astype(np.int64)

@@ -40,7 +40,6 @@ from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import ndimage
 
 from shared.agreement.errors import AgreementInputError
 from shared.agreement.validation import as_mask, check_same_shape, check_spacing
@@ -61,6 +60,8 @@ def surface_voxels(mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
     numpy.ndarray
         Boolean array, true on the mask's surface.
     """
+    from scipy import ndimage  # on first use: see detection.py
+
     structure = ndimage.generate_binary_structure(mask.ndim, 1)
     eroded = ndimage.binary_erosion(mask, structure=structure, border_value=0)
     return np.asarray(mask & ~eroded, dtype=np.bool_)
@@ -122,6 +123,8 @@ def directed_surface_distances(
         return (inf, empty) if has_a else (empty, inf)
     box = _crop(mask_a, mask_b)
     surf_a, surf_b = surface_voxels(mask_a[box]), surface_voxels(mask_b[box])
+    from scipy import ndimage  # on first use: see detection.py
+
     dist_to_b = ndimage.distance_transform_edt(~surf_b, sampling=sampling)
     dist_to_a = ndimage.distance_transform_edt(~surf_a, sampling=sampling)
     return (
