@@ -7,9 +7,11 @@ a guideline revision with re-annotation, DP training and AI drafts, then
 prints where to look. See ``docs/sandbox.md``.
 """
 
+from coordinator.sandbox.admin_api import CoordinatorAdmin, NodeAdmin
 from coordinator.sandbox.errors import CommandFailedError, SandboxError, StepFailedError
+from coordinator.sandbox.figures import Figures, model_dice
 from coordinator.sandbox.layout import CoordinatorPorts, Layout, NodePorts
-from coordinator.sandbox.loop import STEPS, Figures, Sandbox, SandboxOptions
+from coordinator.sandbox.loop import STEPS, Sandbox, SandboxOptions
 from coordinator.sandbox.processes import (
     Service,
     child_environment,
@@ -19,13 +21,16 @@ from coordinator.sandbox.processes import (
     wait_healthy,
 )
 from coordinator.sandbox.session import run_sandbox, summary_lines
+from coordinator.sandbox.side_by_side import for_each_site
 
 __all__ = [
     "STEPS",
     "CommandFailedError",
+    "CoordinatorAdmin",
     "CoordinatorPorts",
     "Figures",
     "Layout",
+    "NodeAdmin",
     "NodePorts",
     "Sandbox",
     "SandboxError",
@@ -33,7 +38,9 @@ __all__ = [
     "Service",
     "StepFailedError",
     "child_environment",
+    "for_each_site",
     "free_port",
+    "model_dice",
     "run_command",
     "run_sandbox",
     "stop_process",

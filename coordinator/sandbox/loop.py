@@ -2,29 +2,36 @@
 
 :class:`Sandbox` starts a coordinator (``serve --flower``) and one node per
 site (``serve --dicom-port``) as separate processes, enrolled for real (TLS,
-one-time tokens), then runs :data:`STEPS` in order through the same command
-lines and HTTP APIs an operator, a PACS and the readers use. Each step prints
-one line with the elapsed time; child output goes to ``DATA_DIR/logs``.
+one-time tokens; :mod:`coordinator.sandbox.startup`), then runs :data:`STEPS`
+in order through the same HTTP APIs and command lines an operator, a PACS and
+the readers use: the running services' APIs where they serve the action
+(:mod:`coordinator.sandbox.admin_api`), the commands where only a command
+does it (enrollment, rounds, model pull, the assistant). The sites' work in a
+step runs side by side (:func:`~coordinator.sandbox.side_by_side.for_each_site`).
+Each step prints one line with the elapsed time; child output goes to
+``DATA_DIR/logs``.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
+from coordinator.sandbox.admin_api import CoordinatorAdmin, NodeAdmin
 from coordinator.sandbox.dicom_send import cstore_series, series_numbers, stow_series
 from coordinator.sandbox.errors import SandboxError, StepFailedError
+from coordinator.sandbox.figures import Figures, model_dice
 from coordinator.sandbox.layout import Layout
 from coordinator.sandbox.processes import Service, run_command
 from coordinator.sandbox.readers import annotate_worklists, rereview
 from coordinator.sandbox.scenario import (
     DRAFTS_PROJECT,
+    FIRST_VERSION,
     GUIDELINE_NAME,
     LABEL,
     PROJECT,
@@ -37,11 +44,13 @@ from coordinator.sandbox.scenario import (
     site_scenarios,
     training_plan,
 )
+from coordinator.sandbox.side_by_side import for_each_site
+from coordinator.sandbox.startup import COORDINATOR, NODE, start_coordinator, start_node
 from shared.phantoms import PhantomSeries, generate_series
 from shared.schemas import Guideline
 from shared.simulation import CaseTruth
 
-__all__ = ["STEPS", "Figures", "Sandbox", "SandboxOptions"]
+__all__ = ["STEPS", "Sandbox", "SandboxOptions"]
 
 STEPS = (
     "start coordinator and nodes",
@@ -56,7 +65,6 @@ STEPS = (
     "DP training rounds",
     "AI drafts on every node",
 )
-COORDINATOR, NODE = "coordinator.cli", "node.cli"
 
 
 @dataclass(frozen=True)
@@ -69,24 +77,6 @@ class SandboxOptions:
     cases: int = 4
     rounds: int = 1
     stats_noise: bool = False
-
-
-@dataclass
-class Figures:
-    """The headline figures the sandbox reports."""
-
-    agreement_before: float | None = None
-    agreement_after: float | None = None
-    flagged_labels: list[str] = field(default_factory=list)
-    model: str | None = None
-    model_dice: float | None = None
-    drafts: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def agreement_rose(self) -> bool:
-        """Whether the flagged label's agreement went up after the revision."""
-        before, after = self.agreement_before, self.agreement_after
-        return before is not None and after is not None and after > before
 
 
 class Sandbox:
@@ -102,6 +92,10 @@ class Sandbox:
         self.admin_token = "hca_sandbox_" + secrets.token_urlsafe(24)
         self.node_tokens = {s: "hn_sandbox_" + secrets.token_urlsafe(24) for s in self.layout.sites}
         self.passwords = {s: secrets.token_urlsafe(12) for s in self.layout.sites}
+        self.coordinator = CoordinatorAdmin(self.layout.coordinator_url, self.admin_token)
+        self.nodes = {
+            s: NodeAdmin(s, self.layout.node_url(s), self.node_tokens[s]) for s in self.layout.sites
+        }
         self.services: list[Service] = []
         self.truths: dict[str, dict[str, CaseTruth]] = {}
         self.figures = Figures()
@@ -127,6 +121,7 @@ class Sandbox:
         ]
         for number, (name, action) in enumerate(zip(STEPS, actions, strict=True), start=1):
             self._say(f"step {number}/{len(STEPS)}: {name} ...")
+            begun = time.monotonic()
             try:
                 detail = action()
             except StepFailedError:
@@ -134,7 +129,10 @@ class Sandbox:
             except (SandboxError, OSError, ValueError, KeyError) as error:
                 log = getattr(error, "log", None) or self.step_log
                 raise StepFailedError(f"{name}: {error}", step=name, log=log) from error
-            self._say(f"step {number}/{len(STEPS)}: {name}: ok{': ' + detail if detail else ''}")
+            took = f"{time.monotonic() - begun:.1f} s"
+            self._say(
+                f"step {number}/{len(STEPS)}: {name}: ok{': ' + detail if detail else ''} ({took})"
+            )
         return self.figures
 
     def stop(self) -> None:
@@ -152,140 +150,85 @@ class Sandbox:
 
     def start(self) -> str:
         """Start the coordinator, publish guideline 1.0, enroll and start every node."""
-        layout, ports = self.layout, self.layout.coordinator_ports
-        coordinator = Service(
-            "coordinator",
-            COORDINATOR,
-            [
-                *("serve", "--data-dir", str(layout.coordinator_dir)),
-                *("--port", str(ports.admin), "--site-port", str(ports.site)),
-                *("--flower", "--fleet-port", str(ports.fleet)),
-                *("--superlink-port", str(ports.superlink)),
-            ],
-            layout.coordinator_url,
-            layout.log("coordinator"),
-            {"HARMONIA_COORDINATOR_BOOTSTRAP_TOKEN": self.admin_token},
-        )
-        self.services.append(coordinator)
-        coordinator.start()
-        coordinator_dir = str(layout.coordinator_dir)
-        document = guideline_document()
-        path = layout.root / f"{GUIDELINE_NAME}-{document['version']}.json"
-        path.write_text(json.dumps(document, indent=2))
-        self._cli(COORDINATOR, "guideline", "publish", str(path), "--data-dir", coordinator_dir)
-        nodes = [self._start_node(scenario) for scenario in self.scenarios]
-        for node in nodes:  # the nodes start side by side
+        coordinator = start_coordinator(self.layout, self.admin_token, self.services)
+        self.coordinator.publish_guideline(guideline_document())
+
+        def bring_up(site: str) -> Service:
+            enrollment = self.coordinator.add_site(site)
+            return start_node(self.layout, site, enrollment, self.node_tokens[site], self.services)
+
+        for node in for_each_site(self.layout.sites, bring_up):  # side by side
             node.wait_healthy(deadline_s=300)
         return f"coordinator pid {coordinator.pid}, {len(self.scenarios)} node(s) enrolled"
 
-    def _start_node(self, scenario: SiteScenario) -> Service:
-        site, layout = scenario.name, self.layout
-        added = self._cli(
-            COORDINATOR, "site", "add", site, "--data-dir", str(layout.coordinator_dir)
-        )
-        match = re.search(r"(hce\.\S+)", added)
-        if match is None:
-            raise SandboxError(f"no enrollment token in 'site add {site}' output")
-        data_dir = layout.node_dir(site)
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self._cli(
-            NODE,
-            *("enroll", "--data-dir", str(data_dir), "--coordinator", layout.coordinator_url),
-            *("--token", match.group(1)),
-            log=site,
-        )
-        self._cli(NODE, "guideline", "sync", "--data-dir", str(data_dir), log=site)
-        write_policies(data_dir)
-        ports = layout.node_ports[site]
-        node = Service(
-            site,
-            NODE,
-            [
-                *("serve", "--data-dir", str(data_dir)),
-                *("--port", str(ports.http), "--dicom-port", str(ports.dicom)),
-            ],
-            layout.node_url(site),
-            layout.log(site),
-            {
-                "HARMONIA_NODE_BOOTSTRAP_TOKEN": self.node_tokens[site],
-                "HARMONIA_NODE_SESSION_COOKIE_SECURE": "false",
-            },
-        )
-        self.services.append(node)
-        node.start(wait=False)
-        return node
-
     def ingest(self) -> str:
         """Send each site's phantoms: even cases by STOW-RS, odd ones by C-STORE."""
-        stowed = stored = 0
-        for scenario in self.scenarios:
-            site = scenario.name
-            url, token = self.layout.node_url(site), self.node_tokens[site]
-            phantoms: dict[int, PhantomSeries] = {}
-            for case in range(scenario.cases):
-                series = generate_series(scenario.case_spec(case))
-                phantoms[case + 1] = series
-                datasets = list(series.datasets())
-                if case % 2 == 0:
-                    stowed += stow_series(url, token, datasets)
-                else:
-                    port = self.layout.node_ports[site].dicom
-                    folder = self.layout.root / "pacs" / site / f"case-{case + 1}"
-                    stored += cstore_series("127.0.0.1", port, datasets, folder)
-            numbers = series_numbers(url, token)
-            truths = {}
-            for uid, number in numbers.items():
-                case = number - 1
-                truths[uid] = CaseTruth.from_phantom(
-                    phantoms[number], case_id=uid, categories={"grade": scenario.grade(case)}
-                )
-            if len(truths) != scenario.cases:
-                raise SandboxError(f"{site} holds {len(truths)} series, expected {scenario.cases}")
-            self.truths[site] = truths
+        counts = for_each_site(self.scenarios, self._ingest_site)
+        stowed, stored = sum(c[0] for c in counts), sum(c[1] for c in counts)
         return f"{stowed} instances by STOW-RS, {stored} by C-STORE"
 
-    def create_project(self) -> str:
-        """Create each node's users (API) and the annotation project (CLI)."""
-        import httpx
-
-        for scenario in self.scenarios:
-            site = scenario.name
-            users = [("admin", "admin"), (REVIEWER, "reviewer")]
-            users += [(reader, "annotator") for reader in READERS]
-            for username, role in users:
-                created = httpx.post(
-                    f"{self.layout.node_url(site)}/api/users",
-                    json={"username": username, "password": self.passwords[site], "role": role},
-                    headers={"Authorization": f"Bearer {self.node_tokens[site]}"},
-                    timeout=60,
-                )
-                if created.status_code != 201:
-                    raise SandboxError(f"creating {username} on {site}: {created.text}")
-            self._cli(
-                NODE,
-                *("project", "create", "--data-dir", str(self.layout.node_dir(site))),
-                *("--name", PROJECT, "--guideline", f"{GUIDELINE_NAME}@1.0"),
-                *("--modality", "CT", "--readers", ",".join(READERS)),
-                *("--reviewers", REVIEWER, "--readers-per-task", str(len(READERS))),
-                log=site,
+    def _ingest_site(self, scenario: SiteScenario) -> tuple[int, int]:
+        site = scenario.name
+        url, token = self.layout.node_url(site), self.node_tokens[site]
+        phantoms: dict[int, PhantomSeries] = {}
+        stowed = stored = 0
+        for case in range(scenario.cases):
+            series = generate_series(scenario.case_spec(case))
+            phantoms[case + 1] = series
+            datasets = list(series.datasets())
+            if case % 2 == 0:
+                stowed += stow_series(url, token, datasets)
+            else:
+                port = self.layout.node_ports[site].dicom
+                folder = self.layout.root / "pacs" / site / f"case-{case + 1}"
+                stored += cstore_series("127.0.0.1", port, datasets, folder)
+        truths = {}
+        for uid, number in series_numbers(url, token).items():
+            case = number - 1
+            truths[uid] = CaseTruth.from_phantom(
+                phantoms[number], case_id=uid, categories={"grade": scenario.grade(case)}
             )
+        if len(truths) != scenario.cases:
+            raise SandboxError(f"{site} holds {len(truths)} series, expected {scenario.cases}")
+        self.truths[site] = truths
+        return stowed, stored
+
+    def create_project(self) -> str:
+        """Create each node's users and, once its sync loaded guideline 1.0, the project."""
+        users = [("admin", "admin"), (REVIEWER, "reviewer")]
+        users += [(reader, "annotator") for reader in READERS]
+
+        def on_site(site: str) -> None:
+            node = self.nodes[site]
+            node.create_users(users, self.passwords[site])
+            node.wait_guideline(GUIDELINE_NAME, FIRST_VERSION)
+            node.create_project(
+                PROJECT,
+                (GUIDELINE_NAME, FIRST_VERSION),
+                modality="CT",
+                readers=READERS,
+                reviewers=[REVIEWER],
+                readers_per_task=len(READERS),
+            )
+
+        for_each_site(self.layout.sites, on_site)
         return f"{len(READERS)} readers, a reviewer and an admin per site; project {PROJECT}"
 
     def annotate(self) -> str:
         """Every reader annotates and completes their worklist."""
         guideline = Guideline.model_validate(guideline_document())
-        parts = 0
-        for scenario in self.scenarios:
-            site = scenario.name
-            parts += annotate_worklists(
-                self.layout.node_url(site),
-                self.passwords[site],
+        parts = for_each_site(
+            self.scenarios,
+            lambda scenario: annotate_worklists(
+                self.layout.node_url(scenario.name),
+                self.passwords[scenario.name],
                 PROJECT,
                 reader_profiles(scenario.index),
-                self.truths[site],
+                self.truths[scenario.name],
                 guideline,
-            )
-        return f"{parts} reader parts completed"
+            ),
+        )
+        return f"{sum(parts)} reader parts completed"
 
     def stats_round(self, *, before: bool) -> str:
         """Run a statistics round; keep the label's pooled Dice."""
@@ -308,65 +251,66 @@ class Sandbox:
 
     def report(self) -> str:
         """Read the harmonization report; the ambiguous label must be flagged."""
-        report = json.loads(
-            self._cli(
-                COORDINATOR,
-                *("harmonization", "report", GUIDELINE_NAME),
-                *("--data-dir", str(self.layout.coordinator_dir), "--format", "json"),
-                log="rounds",
-            )
-        )
+        report = self.coordinator.harmonization_report(GUIDELINE_NAME)
         self.figures.flagged_labels = list(report.get("flagged_labels", []))
         if LABEL not in self.figures.flagged_labels:
             raise StepFailedError(
                 f"the report flags {self.figures.flagged_labels}, not {LABEL}",
                 step=STEPS[5],
-                log=self.layout.log("rounds"),
+                log=self.layout.log("coordinator"),
             )
         return f"flagged: {', '.join(self.figures.flagged_labels)}"
 
     def publish_revision(self) -> str:
-        """Publish 1.1; each node syncs it and upgrades the project."""
-        document = guideline_document(REVISED_VERSION)
-        path = self.layout.root / f"{GUIDELINE_NAME}-{REVISED_VERSION}.json"
-        path.write_text(json.dumps(document, indent=2))
-        self._cli(
-            COORDINATOR,
-            *("guideline", "publish", str(path), "--data-dir", str(self.layout.coordinator_dir)),
-        )
-        sent = []
-        for site in self.layout.sites:
-            data_dir = str(self.layout.node_dir(site))
-            self._cli(NODE, "guideline", "sync", "--data-dir", data_dir, log=site)
-            upgraded = self._cli(
-                NODE,
-                *("project", "upgrade", "--data-dir", data_dir, "--project", PROJECT),
-                *("--guideline", f"{GUIDELINE_NAME}@{REVISED_VERSION}"),
-                log=site,
-            )
-            found = re.search(r"(\d+) reader part\(s\) sent to re-review", upgraded)
-            sent.append(f"{site} {found.group(1) if found else '?'}")
+        """Publish 1.1; each node's sync loads it, then the project is upgraded to it."""
+        self.coordinator.publish_guideline(guideline_document(REVISED_VERSION))
+
+        def on_site(site: str) -> str:
+            node = self.nodes[site]
+            node.wait_guideline(GUIDELINE_NAME, REVISED_VERSION)
+            upgraded = node.upgrade_project(PROJECT, (GUIDELINE_NAME, REVISED_VERSION))
+            return f"{site} {len(upgraded.get('rereview', []))}"
+
+        sent = for_each_site(self.layout.sites, on_site)
         return f"{GUIDELINE_NAME}@{REVISED_VERSION}; parts sent to re-review: {', '.join(sent)}"
 
     def reannotate(self) -> str:
         """The reviewer sends the re-review queue back; readers redraw."""
         guideline = Guideline.model_validate(guideline_document(REVISED_VERSION))
-        revised = 0
-        for scenario in self.scenarios:
-            site = scenario.name
-            revised += rereview(
-                self.layout.node_url(site),
-                self.passwords[site],
+        revised = for_each_site(
+            self.scenarios,
+            lambda scenario: rereview(
+                self.layout.node_url(scenario.name),
+                self.passwords[scenario.name],
                 REVIEWER,
                 PROJECT,
                 reader_profiles(scenario.index),
-                self.truths[site],
+                self.truths[scenario.name],
                 guideline,
-            )
-        return f"{revised} reader parts redrawn under the clarified rule"
+            ),
+        )
+        return f"{sum(revised)} reader parts redrawn under the clarified rule"
+
+    def _learning_services_answer(self, *, deadline_s: float = 180) -> None:
+        """Every node's learning service answers a ping (the doctor's check), or say why not."""
+        from node.doctor import Status, last_error, learning_check
+        from node.learn.client import service_socket
+
+        def answering(site: str) -> None:
+            data_dir = self.layout.node_dir(site)
+            log = service_socket(data_dir).parent / "service.log"
+            end = time.monotonic() + deadline_s
+            while (result := learning_check(data_dir, timeout=30)).status is not Status.OK:
+                failed = result.status is Status.SKIP or last_error(log) is not None
+                if failed or time.monotonic() > end:
+                    raise SandboxError(f"{site}: {result.summary}")
+                time.sleep(0.5)
+
+        for_each_site(self.layout.sites, answering)
 
     def train(self) -> str:
         """Federated DP training with the tiny plan; keep the final Dice."""
+        self._learning_services_answer()
         plan = self.layout.root / "training-plan.json"
         plan.write_text(json.dumps(training_plan(), indent=2))
         output = self._cli(
@@ -387,69 +331,37 @@ class Sandbox:
 
     def drafts(self) -> str:
         """Pull the model on each node; a new project with drafts on; run the assistant."""
-        plan = self.layout.root / "training-plan.json"
-        for site in self.layout.sites:
-            data_dir = str(self.layout.node_dir(site))
-            pulled = json.loads(self._cli(NODE, "model", "pull", "--data-dir", data_dir, log=site))
-            model = f"{pulled['name']}@{pulled['version']}"
-            self.figures.model = model
-            # the loop's project is all read; a new reading project over the same series
-            # (one reader per task) is where the drafts are waiting
-            self._cli(
-                NODE,
-                *("project", "create", "--data-dir", data_dir, "--name", DRAFTS_PROJECT),
-                *("--guideline", f"{GUIDELINE_NAME}@{REVISED_VERSION}", "--modality", "CT"),
-                *("--readers", ",".join(READERS), "--reviewers", REVIEWER),
-                *("--readers-per-task", "1"),
-                log=site,
-            )
-            self._cli(
-                NODE,
-                *("assist", "settings", "--data-dir", data_dir, "--project", DRAFTS_PROJECT),
-                *("--preannotation", "on", "--active-learning", "on"),
-                log=site,
-            )
-            run = json.loads(
-                self._cli(
-                    NODE,
-                    *("assist", "run", "--data-dir", data_dir, "--project", DRAFTS_PROJECT),
-                    *("--model", model, "--plan", str(plan), "--json"),
-                    log=site,
-                )
-            )
-            self.figures.drafts[site] = int(run["proposals"])
+        results = for_each_site(self.layout.sites, self._drafts_on)
+        self.figures.model = results[0][0]
+        self.figures.drafts = {
+            site: count for site, (_, count) in zip(self.layout.sites, results, strict=True)
+        }
         return f"{self.figures.model} in project {DRAFTS_PROJECT}: " + ", ".join(
             f"{site} {count} draft(s)" for site, count in self.figures.drafts.items()
         )
 
-
-def write_policies(data_dir: Path) -> None:
-    """The site's statistics and training policies (what hospital IT writes by hand)."""
-    from node.stats.release import POLICY_FILE
-
-    (data_dir / POLICY_FILE).write_text(
-        json.dumps(
-            {
-                "epsilon": 20.0,
-                "delta": 1e-4,
-                "allow_noise_free": True,
-                "allow_per_site_release": True,
-            }
+    def _drafts_on(self, site: str) -> tuple[str, int]:
+        plan = self.layout.root / "training-plan.json"
+        data_dir, node = str(self.layout.node_dir(site)), self.nodes[site]
+        pulled = json.loads(self._cli(NODE, "model", "pull", "--data-dir", data_dir, log=site))
+        model = f"{pulled['name']}@{pulled['version']}"
+        # the loop's project is all read; a new reading project over the same series
+        # (one reader per task) is where the drafts are waiting
+        node.create_project(
+            DRAFTS_PROJECT,
+            (GUIDELINE_NAME, REVISED_VERSION),
+            modality="CT",
+            readers=READERS,
+            reviewers=[REVIEWER],
+            readers_per_task=1,
         )
-    )
-    (data_dir / "training-policy.json").write_text(
-        json.dumps({"epsilon": 200.0, "delta": 1e-2, "release_site_metrics": True})
-    )
-
-
-def model_dice(evaluation: dict[str, Any]) -> float | None:
-    """The final evaluation's Dice: pooled when there, else the mean of the sites'."""
-    pooled = evaluation.get("pooled") or {}
-    if isinstance(pooled.get("dice"), int | float):
-        return float(pooled["dice"])
-    values = [
-        float(site["dice"])
-        for site in (evaluation.get("sites") or {}).values()
-        if isinstance(site.get("dice"), int | float)
-    ]
-    return sum(values) / len(values) if values else None
+        node.assist_settings(DRAFTS_PROJECT, preannotation=True, active_learning=True)
+        run = json.loads(
+            self._cli(
+                NODE,
+                *("assist", "run", "--data-dir", data_dir, "--project", DRAFTS_PROJECT),
+                *("--model", model, "--plan", str(plan), "--json"),
+                log=site,
+            )
+        )
+        return model, int(run["proposals"])

@@ -21,6 +21,7 @@ from shared.simulation import ReaderHabits, ReaderProfile
 
 __all__ = [
     "DRAFTS_PROJECT",
+    "FIRST_VERSION",
     "GRADES",
     "GUIDELINE_NAME",
     "LABEL",

@@ -14,7 +14,8 @@ from types import FrameType
 from typing import TextIO
 
 from coordinator.sandbox.errors import SandboxError, StepFailedError
-from coordinator.sandbox.loop import Figures, Sandbox, SandboxOptions
+from coordinator.sandbox.figures import Figures
+from coordinator.sandbox.loop import Sandbox, SandboxOptions
 from coordinator.sandbox.scenario import DRAFTS_PROJECT, LABEL, READERS, REVIEWER
 
 __all__ = ["run_sandbox", "summary_lines"]

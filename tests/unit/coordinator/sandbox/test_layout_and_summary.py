@@ -9,7 +9,7 @@ import pytest
 
 from coordinator.cli import main
 from coordinator.sandbox import Figures, Layout, Sandbox, SandboxOptions, summary_lines
-from coordinator.sandbox.loop import model_dice
+from coordinator.sandbox.figures import model_dice
 
 
 def test_base_port_lays_out_every_listener(tmp_path: Path) -> None:
