@@ -36,7 +36,7 @@ SPACING = (0.7, 0.8)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="CI size: 3 x 20 x 256²")
+    parser.add_argument("--quick", action="store_true", help="CI size: 3 x 8 x 128²")
     parser.add_argument("--repeat", type=int, default=None, help="timed runs; the best counts")
     parser.add_argument(
         "--torch-threads", type=int, default=None, help="torch's intra-op threads for MONAI"
@@ -45,7 +45,7 @@ def main() -> None:
     if args.torch_threads:  # on a busy machine, torch's default can oversubscribe the cores
         torch.set_num_threads(args.torch_threads)
     warnings.simplefilter("ignore", FutureWarning)  # MONAI's own deprecation notices
-    readers, cases, size = (3, 20, 256) if args.quick else (3, 200, 512)
+    readers, cases, size = (3, 8, 128) if args.quick else (3, 200, 512)
     repeat = args.repeat or (2 if args.quick else 3)  # the first run also warms up
     masks = reader_masks(readers, cases, size, seed=0)
     input_bytes = masks.nbytes

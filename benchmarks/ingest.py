@@ -79,11 +79,11 @@ def _floor(files: list[Path]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="CI size: 40 slices, one repeat")
+    parser.add_argument("--quick", action="store_true", help="CI size: 12 slices, one repeat")
     parser.add_argument("--slices", type=int, default=None)
     parser.add_argument("--repeat", type=int, default=None)
     args = parser.parse_args()
-    slices = args.slices or (40 if args.quick else 300)
+    slices = args.slices or (12 if args.quick else 300)
     repeat = args.repeat or (1 if args.quick else 3)
 
     with tempfile.TemporaryDirectory(prefix="harmonia-bench-") as tmp:

@@ -42,11 +42,11 @@ def _summary(values: list[float]) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="CI size: 40 slices, 40 requests")
+    parser.add_argument("--quick", action="store_true", help="CI size: 12 slices, 24 requests")
     parser.add_argument("--requests", type=int, default=None)
     args = parser.parse_args()
-    slices = 40 if args.quick else 300
-    requests = args.requests or (40 if args.quick else 200)
+    slices = 12 if args.quick else 300
+    requests = args.requests or (24 if args.quick else 200)
     rng = random.Random(7)
 
     with tempfile.TemporaryDirectory(prefix="harmonia-bench-") as tmp:

@@ -31,10 +31,10 @@ def _simpleitk(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="CI size: 3 x 20 x 256²")
+    parser.add_argument("--quick", action="store_true", help="CI size: 3 x 8 x 128²")
     parser.add_argument("--repeat", type=int, default=None, help="timed runs; the best counts")
     args = parser.parse_args()
-    readers, cases, size = (3, 20, 256) if args.quick else (3, 200, 512)
+    readers, cases, size = (3, 8, 128) if args.quick else (3, 200, 512)
     repeat = args.repeat or (1 if args.quick else 2)
     masks = reader_masks(readers, cases, size, seed=1)
     input_bytes = masks.nbytes
