@@ -20,7 +20,7 @@ same order per thread) as plain single-row INSERTs into a bare SQLite file with
 the same durability (WAL, ``synchronous=FULL``), one transaction each.
 
 Run: ``python benchmarks/annotation_saves.py [--quick] [--annotators N] [--seconds S]``
-(``--quick``: 5 annotators for 10 s). Ends with one JSON line.
+(``--quick``, the CI size: 3 annotators for 4 s). Ends with one JSON line.
 """
 
 from __future__ import annotations
@@ -312,12 +312,12 @@ def _baseline(path: Path, people: list[Annotator]) -> tuple[list[float], float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="5 annotators for 10 s")
+    parser.add_argument("--quick", action="store_true", help="3 annotators for 4 s (CI)")
     parser.add_argument("--annotators", type=int, default=None)
     parser.add_argument("--seconds", type=float, default=None)
     args = parser.parse_args()
-    annotators = args.annotators or (5 if args.quick else 20)
-    seconds = args.seconds or (10.0 if args.quick else 60.0)
+    annotators = args.annotators or (3 if args.quick else 20)
+    seconds = args.seconds or (4.0 if args.quick else 60.0)
 
     with tempfile.TemporaryDirectory(prefix="harmonia-saves-") as tmp:
         root = Path(tmp)
