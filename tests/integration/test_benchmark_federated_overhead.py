@@ -6,6 +6,7 @@ The figures are printed, not judged (the machine is shared and noisy).
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -36,3 +37,17 @@ def test_quick_run_measures_every_configuration_and_prints_its_ratios() -> None:
         assert only["slowest_compute_s"] > 0 and only["bytes_per_site"] > 0
         assert run["model_bytes"] > 0
     assert all(value is not None and value > 0 for value in figures["ratios"].values())
+    # every ratio is computed from this run's own figures (its baseline measured alongside)
+    runs, local, ratios = figures["runs"], figures["local_training_s"], figures["ratios"]
+    before, after = runs["before"], runs["after"]
+    expected = {
+        "fixed_cost_before_over_after": before["fixed_s"] / after["fixed_s"],
+        "federated_round_over_local_training": after["round_wall_s"] / local["dp"],
+        "bytes_per_site_round_over_model_size": after["bytes_per_site"] / after["model_bytes"],
+        "secagg_on_over_off": runs["after-secagg"]["round_wall_s"] / after["round_wall_s"],
+        "dp_on_over_off_compute": local["dp"] / local["no_dp"],
+    }
+    for name, value in expected.items():
+        assert math.isclose(ratios[name], value, rel_tol=1e-9), name
+    assert math.isfinite(ratios["dp_on_over_off_round"])
+    assert figures["setup_s"] > 0
