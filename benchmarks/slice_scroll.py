@@ -109,14 +109,14 @@ def _table(slices: int, size: int, rate: float, runs: dict[str, dict[str, Any]])
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="CI size: 60 slices of 256x256")
+    parser.add_argument("--quick", action="store_true", help="CI size: 30 slices of 256x256")
     parser.add_argument(
         "--rates",
         default="30,60",
         help="key presses per second, comma-separated (default 30,60: a held key, one per frame)",
     )
     args = parser.parse_args()
-    slices, size = (60, 256) if args.quick else (300, 512)
+    slices, size = (30, 256) if args.quick else (300, 512)
     rates = [float(r) for r in args.rates.split(",")]
 
     runs: dict[float, dict[str, dict[str, Any]]] = {}
