@@ -26,8 +26,9 @@ tree's user+system seconds. On a busy machine the wall times swing with the
 load; CPU seconds, and their growth per added site, are the steadier figures.
 
 Run: ``python benchmarks/stats_simulation.py [--sites 100 | --sites 10,100] [--quick]
-[--secure]`` (``--quick``: 10 sites; ``--secure``: the round sums under SecAgg+
-as well, which the baseline does not do).
+[--secure]`` (``--quick``, the CI size: 3 sites, one copy of each template;
+``--secure``: the round sums under SecAgg+ as well, which the baseline does not
+do).
 """
 
 from __future__ import annotations
@@ -172,7 +173,7 @@ def measure(root: Path, mode: str, count: int, *, secure: bool) -> dict[str, Any
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sites", default="100", help="virtual sites, or a list: 10,100,500")
-    parser.add_argument("--quick", action="store_true", help="10 virtual sites (CI)")
+    parser.add_argument("--quick", action="store_true", help="3 virtual sites (CI)")
     parser.add_argument("--secure", action="store_true", help="also sum under SecAgg+")
     parser.add_argument("--child", choices=["baseline", "simulation"], help=argparse.SUPPRESS)
     parser.add_argument("--child-sites", type=int, help=argparse.SUPPRESS)
@@ -181,7 +182,7 @@ def main() -> None:
     if args.child:
         _child(args)
         return
-    counts = [10] if args.quick else sorted({int(n) for n in args.sites.split(",")})
+    counts = [3] if args.quick else sorted({int(n) for n in args.sites.split(",")})
     rows = []
     with tempfile.TemporaryDirectory(prefix="harmonia-sim-bench-") as tmp:
         root = Path(tmp)
