@@ -48,6 +48,7 @@ def _sandbox(args: argparse.Namespace) -> int:
     # one line per step, not per request: the clients' own logs stay quiet
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("pynetdicom").setLevel(logging.ERROR)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # node imports set up its plugins
 
     if args.data_dir.exists() and any(args.data_dir.iterdir()):
         print(

@@ -46,6 +46,7 @@ from coordinator.sandbox.scenario import (
 )
 from coordinator.sandbox.side_by_side import for_each_site
 from coordinator.sandbox.startup import COORDINATOR, NODE, start_coordinator, start_node
+from shared.errors import HarmoniaError
 from shared.phantoms import PhantomSeries, generate_series
 from shared.schemas import Guideline
 from shared.simulation import CaseTruth
@@ -126,7 +127,7 @@ class Sandbox:
                 detail = action()
             except StepFailedError:
                 raise
-            except (SandboxError, OSError, ValueError, KeyError) as error:
+            except (HarmoniaError, SandboxError, OSError, ValueError, KeyError) as error:
                 log = getattr(error, "log", None) or self.step_log
                 raise StepFailedError(f"{name}: {error}", step=name, log=log) from error
             took = f"{time.monotonic() - begun:.1f} s"
@@ -162,8 +163,11 @@ class Sandbox:
         return f"coordinator pid {coordinator.pid}, {len(self.scenarios)} node(s) enrolled"
 
     def ingest(self) -> str:
-        """Send each site's phantoms: even cases by STOW-RS, odd ones by C-STORE."""
-        counts = for_each_site(self.scenarios, self._ingest_site)
+        """Send each site's phantoms: even cases by STOW-RS, odd ones by C-STORE.
+
+        One site after the other: a few seconds in all, and a PACS sends to one node.
+        """
+        counts = [self._ingest_site(scenario) for scenario in self.scenarios]
         stowed, stored = sum(c[0] for c in counts), sum(c[1] for c in counts)
         return f"{stowed} instances by STOW-RS, {stored} by C-STORE"
 
