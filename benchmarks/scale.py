@@ -36,8 +36,11 @@ Ratios (simulation / baseline) and growth per added site come from the same
 run. On a shared machine wall times swing with the load; CPU seconds are the
 steadier figure.
 
-Run: ``python benchmarks/scale.py [--sites 100,500] [--quick]`` (``--quick``:
-10 and 20 sites, for CI). Ends with one JSON line.
+Run: ``python benchmarks/scale.py [--sites 100,500] [--quick]``. ``--quick``
+is the CI size: 2 and 3 virtual sites (the fewest that still give a growth
+per added site; the 3-site run uses every template), training templates of 2
+cases: the same children, engine and code paths, each run once. Ends with one
+JSON line.
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ from stats_simulation import run_simulation_round as stats_simulation
 
 from tests.support.learn_sites import PROJECT, default_recipes, prepare_learning_site, tiny_plan
 
-CASES = 4
+CASES = 4  # per training template (--quick: 2)
 PLAN = tiny_plan(name="scale-seg")
 TRAINING_POLICY = {"epsilon": 1e6, "delta": 0.5, "release_site_metrics": False}
 MODES = ("stats-simulation", "stats-baseline", "train-simulation", "train-baseline")
@@ -67,7 +70,7 @@ MODES = ("stats-simulation", "stats-baseline", "train-simulation", "train-baseli
 # -- the sites ---------------------------------------------------------------------------------
 
 
-def prepare_training_sites(root: Path, count: int) -> None:
+def prepare_training_sites(root: Path, count: int, cases: int = CASES) -> None:
     """``count`` learning sites under ``root``, and the run's plan and initial weights."""
     from coordinator.commands.training import _initial_weights
     from shared.schemas.training import TrainingPlan
@@ -75,7 +78,7 @@ def prepare_training_sites(root: Path, count: int) -> None:
     templates = []
     for index, recipe in enumerate(default_recipes()[:3]):
         template = root / "templates" / f"learn-{index}"
-        prepare_learning_site(template, recipe, cases=CASES)
+        prepare_learning_site(template, recipe, cases=cases)
         templates.append(template)
     policy = json.dumps(TRAINING_POLICY)
     copy_sites(root, templates, count, lambda d: (d / "training-policy.json").write_text(policy))
@@ -243,7 +246,7 @@ def _growth(rows: list[dict[str, Any]]) -> dict[str, float | None]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sites", default="100,500", help="virtual sites: a list, e.g. 100,500")
-    parser.add_argument("--quick", action="store_true", help="10 and 20 virtual sites (CI)")
+    parser.add_argument("--quick", action="store_true", help="2 and 3 virtual sites (CI)")
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--child-sites", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
@@ -251,14 +254,14 @@ def main() -> None:
     if args.child:
         _child(args)
         return
-    counts = [10, 20] if args.quick else sorted({int(n) for n in args.sites.split(",")})
+    counts = [2, 3] if args.quick else sorted({int(n) for n in args.sites.split(",")})
     script = Path(__file__).resolve()
     rows: dict[str, list[dict[str, Any]]] = {"stats": [], "train": []}
     with tempfile.TemporaryDirectory(prefix="harmonia-scale-bench-") as tmp:
         root = Path(tmp)
         started = time.perf_counter()
         prepare_stats_sites(root / "stats", max(counts))
-        prepare_training_sites(root / "train", max(counts))
+        prepare_training_sites(root / "train", max(counts), 2 if args.quick else CASES)
         setup_s = time.perf_counter() - started
         print(f"site stores prepared in {setup_s:.0f} s", flush=True)
         for count in counts:
