@@ -2,7 +2,7 @@
 ClientApp (egress mod, secaggplus_mod, the training branch), each node's real learning service
 (``LearningServer`` + ``RoundWork`` on a real node store, in a thread) and Flower's real SecAgg+,
 over a loopback Grid instead of the SuperLink (the processes' version is
-tests/integration/test_training_round_secure.py)."""
+tests/integration/test_training_rounds.py)."""
 
 from __future__ import annotations
 
