@@ -127,6 +127,9 @@ def run(args: argparse.Namespace) -> int:
         learning = learning_service_for(settings.data_dir) if supernode is not None else None
         if learning is not None:
             learning.start()
+            readiness.add(
+                "learning_service", process_probe(lambda: learning.pid, "the learning service")
+            )
             print(f"  Learning: service on {settings.data_dir / 'learn'}", flush=True)
         if supernode is not None:
             supernode.start()
