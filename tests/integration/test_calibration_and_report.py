@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
@@ -30,10 +31,11 @@ from tests.integration.test_enrollment import add_site, enroll, node_cli
 from tests.support.coordinator_process import CoordinatorProcess, running_coordinator
 from tests.support.node_process import NodeProcess, running_node
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(900)]
 
 PASSWORD = "calibration readers read carefully 42"
 READERS = ("alice", "bob", "carol")
+SITES = ("site-a", "site-b")
 CHEST: dict[str, Any] = {
     "name": "chest",
     "version": "1.0",
@@ -75,7 +77,7 @@ def profiles(site: str) -> dict[str, ReaderProfile]:
             name: ReaderProfile(name, seed=i, habits=[ReaderHabits(boundary_noise_mm=0.3)])
             for i, name in enumerate(READERS)
         }
-    lesion = {"lesion"}
+    lesion = frozenset({"lesion"})
     return {
         "alice": ReaderProfile("alice", 1, [ReaderHabits(dilation_mm=6.0, labels=lesion)]),
         "bob": ReaderProfile("bob", 2, [ReaderHabits(dilation_mm=-3.0, labels=lesion)]),
@@ -101,36 +103,43 @@ def login(node: NodeProcess, username: str) -> Iterator[httpx.Client]:
         yield client
 
 
+NODE_ENV = {
+    "HARMONIA_NODE_FSYNC": "false",
+    "HARMONIA_NODE_INGEST_WORKERS": "0",
+    "HARMONIA_NODE_SESSION_COOKIE_SECURE": "false",
+}
+
+
+def join_site(coordinator: CoordinatorProcess, node: NodeProcess, site: str) -> None:
+    """Enroll ``node`` as ``site`` with the command line; its readers and reviewer over HTTP."""
+    ok(enroll(coordinator, node.data_dir, add_site(coordinator, site)))
+    headers = {"Authorization": f"Bearer {node.token}"}
+    for name, role in [*((r, "annotator") for r in READERS), ("rita", "reviewer")]:
+        created = httpx.post(
+            f"{node.url}/api/users",
+            json={"username": name, "password": PASSWORD, "role": role},
+            headers=headers,
+            timeout=30,
+        )
+        assert created.status_code == 201, created.text
+
+
 @pytest.fixture(scope="module")
 def consortium(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[CoordinatorProcess, dict[str, NodeProcess]]]:
     root = tmp_path_factory.mktemp("calibration")
     with ExitStack() as stack:
+        # one at a time: three services starting at once on a loaded machine miss the 60 s
+        # health deadline
         coordinator = stack.enter_context(running_coordinator(root / "coordinator"))
-        nodes = {}
-        for site in ("site-a", "site-b"):
-            node = stack.enter_context(
-                running_node(
-                    root / site / "node",
-                    env={
-                        "HARMONIA_NODE_FSYNC": "false",
-                        "HARMONIA_NODE_INGEST_WORKERS": "0",
-                        "HARMONIA_NODE_SESSION_COOKIE_SECURE": "false",
-                    },
-                )
-            )
-            ok(enroll(coordinator, node.data_dir, add_site(coordinator, site)))
-            headers = {"Authorization": f"Bearer {node.token}"}
-            for name, role in [*((r, "annotator") for r in READERS), ("rita", "reviewer")]:
-                created = httpx.post(
-                    f"{node.url}/api/users",
-                    json={"username": name, "password": PASSWORD, "role": role},
-                    headers=headers,
-                    timeout=30,
-                )
-                assert created.status_code == 201, created.text
-            nodes[site] = node
+        nodes = {
+            site: stack.enter_context(running_node(root / site / "node", env=NODE_ENV))
+            for site in SITES
+        }
+        with ThreadPoolExecutor(max_workers=len(SITES)) as pool:  # the sites enroll side by side
+            for done in [pool.submit(join_site, coordinator, nodes[s], s) for s in SITES]:
+                done.result()
         yield coordinator, nodes
 
 
@@ -176,7 +185,9 @@ def test_calibration_report_and_rereview(
     assert released.status_code == 201, released.text
     calibration = CalibrationSet.from_json(CALIBRATION)
 
-    for site, node in nodes.items():
+    def take_part(site: str) -> None:
+        """Sync, fetch and verify the set, annotate it, upload the annotations (one site)."""
+        node = nodes[site]
         data_dir = str(node.data_dir)
         assert "loaded chest@1.0" in ok(node_cli("guideline", "sync", "--data-dir", data_dir))
         fetched = ok(
@@ -199,6 +210,10 @@ def test_calibration_report_and_rereview(
             node_cli("calibration", "upload", "--data-dir", data_dir, "--set", "chest-cal-1")
         )
         assert "of 3 reader(s)" in uploaded
+
+    with ThreadPoolExecutor(max_workers=len(SITES)) as pool:  # the sites work side by side
+        for done in [pool.submit(take_part, site) for site in SITES]:
+            done.result()
 
     report = httpx.get(
         f"{coordinator.url}/api/v1/harmonization/chest", headers=admin(coordinator), timeout=60
