@@ -13,7 +13,12 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(3600)]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.slow,
+    pytest.mark.heavy,
+    pytest.mark.timeout(3600),
+]
 
 BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "federated_overhead.py"
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.heavy]
 
 BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "federated_quality.py"
 ROUNDED = 5e-5  # the JSON's Dice figures are rounded to 4 decimals

@@ -25,7 +25,12 @@ import pytest
 from coordinator.sandbox import STEPS, child_environment
 from node.learn.client import service_socket
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(2400)]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.slow,
+    pytest.mark.heavy,
+    pytest.mark.timeout(2400),
+]
 
 SITES = ("site-a", "site-b")
 
