@@ -6,25 +6,27 @@ authentication) and 3 nodes, each with its SuperNode and persistent learning
 service (which does the compute), filled with phantom lesions read by
 simulated readers. The runs go in this order on it:
 
-1. FedAvg with DP-SGD on every node and its training budget, updates released
-   through each node's egress gate and ledgered, a node killed mid-round (the
-   round completes with the others, the node is restarted and rejoins the
-   next round), the model registered with its sites, privacy and metrics, and
-   pulled by a node over mTLS;
-2. SecAgg+: each clipped update released once through the node's egress gate
+1. robust aggregation: east runs with the development-only fault injection
+   ``HARMONIA_NODE_FAULT_CORRUPT_UPDATES=scale:1e6`` (every update it
+   releases is its honest, clipped update times a million: a site that skips
+   its clipping and sends garbage; a poisoned data set would also do, but its
+   harm depends on the data and the DP noise; the clear-text path does not
+   bound an update's norm on the coordinator). One round with ``fedavg``
+   wrecks the global model; one round with ``fedmedian`` ignores east;
+2. FedAvg with DP-SGD on every node and its training budget, updates released
+   through each node's egress gate and ledgered, a node killed mid-round (east:
+   the round completes with the others; east is restarted, without the fault
+   injection, and rejoins the next round), the model registered with its
+   sites, privacy and metrics, and pulled by a node over mTLS;
+3. SecAgg+: each clipped update released once through the node's egress gate
    (``model_update`` to the secure sum, charged) and masked (the protocol
    traffic ledgered as ``secure_aggregation``); the coordinator unmasks only
    the mean; the final model is better than the initial one on the sites'
-   validation consensus;
-3. robust aggregation: east is restarted with the development-only fault
-   injection ``HARMONIA_NODE_FAULT_CORRUPT_UPDATES=scale:1e6`` (every update
-   it releases is its honest, clipped update times a million: a site that
-   skips its clipping and sends garbage; a poisoned data set would also do,
-   but its harm depends on the data and the DP noise; the clear-text path does
-   not bound an update's norm on the coordinator). One round with ``fedavg``
-   wrecks the global model; one round with ``fedmedian`` ignores east. East is
-   restarted honest afterwards.
+   validation consensus.
 
+East starts with the fault injection (the first run's), so in this order the
+only restart is the one the DP run makes; a test run alone restarts east with
+the settings it needs (:meth:`~tests.support.federation.Federation.use_settings`).
 Every node's ledger holds all the runs' entries: a run's ledger assertions
 look only at its own round ids (``<run id>.r<n>``).
 """
@@ -77,7 +79,7 @@ def _prepare(data_dir: Path, index: int) -> None:
 @pytest.fixture(scope="module")
 def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
     root = tmp_path_factory.mktemp("training")
-    with running_federation(root, SITES, prepare=_prepare) as running:
+    with running_federation(root, SITES, prepare=_prepare, node_env={"east": CORRUPT}) as running:
         running.wait_ready()
         yield running
 
@@ -143,9 +145,42 @@ def _evaluate(
     return math.fsum(losses) / len(losses), largest
 
 
+def test_one_corrupted_site_wrecks_fedavg_but_not_the_median(
+    federation: Federation, tmp_path: Path
+) -> None:
+    federation.use_settings("east", CORRUPT)  # as the federation started it
+    results = {
+        rule: _train(
+            federation,
+            tmp_path,
+            ROBUST_PLAN,
+            *("--rounds", "1", "--min-sites", "3", "--aggregation", rule),
+        )
+        for rule in ("fedavg", "fedmedian")
+    }
+    for rule, result in results.items():
+        assert result["status"] == "completed" and result["aggregation"] == rule
+        assert result["history"][0]["answered"] == sorted(SITES)
+    honest = ("north", "south")
+    run_dir = Path(results["fedavg"]["weights_path"]).parent
+    initial_loss, _ = _evaluate(federation, ROBUST_PLAN, run_dir / "initial.weights", honest)
+    wrecked = _evaluate(federation, ROBUST_PLAN, Path(results["fedavg"]["weights_path"]), honest)
+    robust = _evaluate(federation, ROBUST_PLAN, Path(results["fedmedian"]["weights_path"]), honest)
+
+    # FedAvg: east's update dominates the mean; the model is destroyed
+    wrecked_loss, wrecked_largest = wrecked
+    assert wrecked_largest > 1e4, wrecked
+    assert not math.isfinite(wrecked_loss) or wrecked_loss > 10 * initial_loss, wrecked
+    # the median: weights of honest size, a loss of the untrained model's order (DP-noised)
+    robust_loss, robust_largest = robust
+    assert robust_largest < 100, robust
+    assert math.isfinite(robust_loss) and robust_loss < 2 * initial_loss, (initial_loss, robust)
+
+
 def test_three_nodes_train_with_dp_and_a_node_killed_mid_round(
     federation: Federation, tmp_path: Path
 ) -> None:
+    federation.wait_ready()
     plan_path = tmp_path / "plan.json"
     plan_path.write_text(json.dumps(PLAN))
     service_log = federation.node_dirs["east"] / "learn" / "service.log"
@@ -167,7 +202,7 @@ def test_three_nodes_train_with_dp_and_a_node_killed_mid_round(
         _wait_for(service_log, "train request", logged)
         os.kill(federation.nodes["east"].pid, signal.SIGKILL)
         federation.nodes["east"].wait(timeout=30)
-        federation.start_node("east")
+        federation.start_node("east", {})  # without the robust run's fault injection
         out, err = command.communicate(timeout=1200)
     finally:
         if command.poll() is None:
@@ -221,7 +256,8 @@ def test_three_nodes_train_with_dp_and_a_node_killed_mid_round(
 
 
 def test_three_nodes_train_under_secagg_with_dp(federation: Federation, tmp_path: Path) -> None:
-    federation.wait_ready()  # east was killed and restarted by the run before
+    federation.use_settings("east", {})  # honest (the DP run restarted it so)
+    federation.wait_ready()
     result = _train(
         federation,
         tmp_path,
@@ -281,39 +317,3 @@ def test_three_nodes_train_under_secagg_with_dp(federation: Federation, tmp_path
     before, _ = _evaluate(federation, SECURE_PLAN, run_dir / "initial.weights", SITES)
     after, _ = _evaluate(federation, SECURE_PLAN, run_dir / "final.weights", SITES)
     assert math.isfinite(after) and after < before, (before, after)
-
-
-def test_one_corrupted_site_wrecks_fedavg_but_not_the_median(
-    federation: Federation, tmp_path: Path
-) -> None:
-    federation.restart_node("east", CORRUPT)
-    try:
-        federation.wait_ready()
-        results = {
-            rule: _train(
-                federation,
-                tmp_path,
-                ROBUST_PLAN,
-                *("--rounds", "1", "--min-sites", "3", "--aggregation", rule),
-            )
-            for rule in ("fedavg", "fedmedian")
-        }
-    finally:
-        federation.restart_node("east", {})  # honest again for whatever comes next
-    for rule, result in results.items():
-        assert result["status"] == "completed" and result["aggregation"] == rule
-        assert result["history"][0]["answered"] == sorted(SITES)
-    honest = ("north", "south")
-    run_dir = Path(results["fedavg"]["weights_path"]).parent
-    initial_loss, _ = _evaluate(federation, ROBUST_PLAN, run_dir / "initial.weights", honest)
-    wrecked = _evaluate(federation, ROBUST_PLAN, Path(results["fedavg"]["weights_path"]), honest)
-    robust = _evaluate(federation, ROBUST_PLAN, Path(results["fedmedian"]["weights_path"]), honest)
-
-    # FedAvg: east's update dominates the mean; the model is destroyed
-    wrecked_loss, wrecked_largest = wrecked
-    assert wrecked_largest > 1e4, wrecked
-    assert not math.isfinite(wrecked_loss) or wrecked_loss > 10 * initial_loss, wrecked
-    # the median: weights of honest size, a loss of the untrained model's order (DP-noised)
-    robust_loss, robust_largest = robust
-    assert robust_largest < 100, robust
-    assert math.isfinite(robust_loss) and robust_loss < 2 * initial_loss, (initial_loss, robust)

@@ -69,6 +69,8 @@ class Federation:
     node_env: Mapping[str, Mapping[str, str]] | None = None
     _reconnecting: dict[str, int] = field(default_factory=dict)
     """Restarted sites whose SuperNode has not yet reconnected: their log's size before."""
+    _settings: dict[str, dict[str, str]] = field(default_factory=dict)
+    """The extra settings each node runs with."""
 
     def spawn_node(
         self, site: str, env: Mapping[str, str] | None = None
@@ -93,6 +95,7 @@ class Federation:
                 env={**environment(), **extra},
             )
         self.nodes[site] = process
+        self._settings[site] = dict(extra)
         return process
 
     def node_url(self, site: str) -> str:
@@ -124,6 +127,16 @@ class Federation:
         self._reconnecting[site] = log.stat().st_size if log.exists() else 0
         self.stop_node(site)
         self.start_node(site, env)
+
+    def use_settings(self, site: str, env: Mapping[str, str]) -> None:
+        """Have ``site``'s node run with exactly ``env`` as its extra settings, and be ready.
+
+        The node is restarted only when it runs with other settings (a fault
+        injection a test set, or not yet the one it needs).
+        """
+        if self._settings.get(site) != dict(env):
+            self.restart_node(site, env)
+        self.wait_ready([site])
 
     def wait_ready(self, sites: Iterable[str] | None = None, deadline_s: float = 240) -> None:
         """Wait until each site's learning service answers and a restarted SuperNode reconnected.
