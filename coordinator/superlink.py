@@ -181,6 +181,9 @@ class SuperLink:
         )
 
 
+_REGISTER_TIMEOUT_S = 900.0
+
+
 def _openssh(public_key_pem: str) -> bytes:
     return load_public_key(public_key_pem).public_bytes(
         serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
@@ -269,8 +272,12 @@ class SuperNodeRegistry:
             self.paths.keys.mkdir(parents=True, exist_ok=True, mode=0o700)
             key_file = self.paths.keys / f"{site}.pub"
             key_file.write_bytes(_openssh(pem))
+            # No timeout short of a hung CLI: a register that is cut off after the SuperLink
+            # stored the key can never be repeated ("public key already in use"), and Flower
+            # lists nodes without their keys or names, so the node id would be lost.
             result = self.superlink.flwr(
-                "supernode", "register", str(key_file), "--name", site, "--format", "json"
+                *("supernode", "register", str(key_file), "--name", site, "--format", "json"),
+                timeout_s=_REGISTER_TIMEOUT_S,
             )
             node_id = _json_tail(result.stdout).get("node-id")
             if result.returncode != 0 or node_id is None:
