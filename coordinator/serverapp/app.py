@@ -175,6 +175,8 @@ def _secure_round(
         dropped={site_of[n]: stage for n, stage in sorted(result.dropped.items())},
         wall_time_s=result.wall_time_s,
     )
+    if result.errors:
+        report["errors"] = result.errors
     if not result.completed:
         report.update(status="halted", reason="too few nodes stayed for the threshold")
         return report, None, {}

@@ -138,6 +138,7 @@ class SecureAggregate:
     completed: bool = True
     threshold: int = 0
     wall_time_s: float = 0.0
+    errors: dict[str, list[str]] = field(default_factory=dict)
 
 
 class _Capture(Strategy):
@@ -198,16 +199,27 @@ class _Workflow(SecAggPlusWorkflow):
         self.active_after: dict[str, set[int]] = {}
         self.sampled: set[int] = set()
         self.threshold = 0
+        self.errors: dict[str, list[str]] = {}
+
+    def _note_errors(self, stage: str, state: Any, before: int) -> None:
+        # a node's error reply drops it like silence would; its reason is what tells them apart
+        new = [str(failure) for failure in state.failures[before:]]
+        if new:
+            self.errors[stage] = new
 
     def setup_stage(self, grid: Grid, context: LegacyContext, state: Any) -> bool:
+        before = len(state.failures)
         ok = bool(super().setup_stage(grid, context, state))
+        self._note_errors("setup", state, before)
         self.sampled = set(state.sampled_node_ids)
         self.threshold = int(state.threshold)
         self.active_after["setup"] = set(state.active_node_ids)
         return ok
 
     def share_keys_stage(self, grid: Grid, context: LegacyContext, state: Any) -> bool:
+        before = len(state.failures)
         super().share_keys_stage(grid, context, state)
+        self._note_errors("share_keys", state, before)
         active = set(state.active_node_ids)
         self.active_after["share_keys"] = active
         state.sampled_node_ids = set(active)
@@ -219,12 +231,16 @@ class _Workflow(SecAggPlusWorkflow):
         return bool(self._check_threshold(state))
 
     def collect_masked_vectors_stage(self, grid: Grid, context: LegacyContext, state: Any) -> bool:
+        before = len(state.failures)
         ok = bool(super().collect_masked_vectors_stage(grid, context, state))
+        self._note_errors("collect_masked_vectors", state, before)
         self.active_after["collect_masked_vectors"] = set(state.active_node_ids)
         return ok
 
     def unmask_stage(self, grid: Grid, context: LegacyContext, state: Any) -> bool:
+        before = len(state.failures)
         ok = bool(super().unmask_stage(grid, context, state))
+        self._note_errors("unmask", state, before)
         self.active_after["unmask"] = set(state.active_node_ids)
         return ok
 
@@ -296,6 +312,7 @@ def secure_aggregate(
         completed=completed,
         threshold=workflow.threshold,
         wall_time_s=round(time.monotonic() - started, 3),
+        errors=workflow.errors,
     )
 
 
@@ -332,4 +349,5 @@ def secure_sum(
         True,
         result.threshold,
         result.wall_time_s,
+        result.errors,
     )

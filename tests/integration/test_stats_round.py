@@ -355,7 +355,7 @@ def test_a_node_killed_mid_secure_sum_is_reported_and_the_round_completes(
             federation.start_node("hosp-c")
     result = json.loads(out)
     report = result["secure_aggregation"]
-    assert report["status"] == "completed", federation.diagnostics()
+    assert report["status"] == "completed", f"{json.dumps(result)}\n{federation.diagnostics()}"
     assert report["survivors"] == ["hosp-a", "hosp-b"]
     # the stage it drops in depends on how far it got before the kill on a loaded machine (a
     # node slower than --secagg-timeout is dropped too); every stage is covered exactly by

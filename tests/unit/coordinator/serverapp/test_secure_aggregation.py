@@ -7,6 +7,8 @@ shares and unmasking are Flower's; only the network is left out.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from flwr.app import Context, Message, RecordDict
@@ -192,3 +194,34 @@ def test_fast_grid_send_and_receive_keeps_the_timeout() -> None:
     replies = list(fast.send_and_receive(messages, timeout=0.05))
     assert sorted(r.metadata.src_node_id for r in replies) == [101, 202]
     assert decode_limbs(np.zeros(3)).tolist() == [0]
+
+
+def test_an_error_reply_drops_its_node_and_the_result_keeps_the_reason() -> None:
+    calls = {"n": 0}
+
+    def failing_share_keys(message: Message, context: Context, call_next: Any) -> Message:
+        calls["n"] += 1
+        if calls["n"] == 2:  # its answer to the share-keys stage
+            raise RuntimeError("the key store is unreadable")
+        return call_next(message, context)  # type: ignore[no-any-return]
+
+    failing = ClientApp()
+
+    @failing.train(mods=[failing_share_keys, secaggplus_mod])
+    def train(message: Message, context: Context) -> Message:
+        raise AssertionError("never reached: the node is dropped before it sends a vector")
+
+    apps = {nid: (_vector_app(values), {}) for nid, values in SITES.items() if nid != 303}
+    grid = LoopbackGrid({**apps, 303: (failing, {})})
+    result = secure_sum(
+        grid,
+        {nid: {"task": "sum"} for nid in SITES},
+        round_id="r-5",
+        context=_context(),
+        parameters=SecAggParameters.exact_integers(timeout_s=5.0),
+    )
+    assert result.completed and result.dropped == {303: "share_keys"}
+    assert list(result.survivors) == [101, 202]
+    assert result.errors, result
+    (reason,) = result.errors["share_keys"]
+    assert "the key store is unreadable" in reason
