@@ -309,6 +309,12 @@ def test_no_canary_reaches_the_coordinator(
     assert {h.source.split("-")[0] for h in found} == {"site", "fleet"}
 
 
+def _sent(data_dir: Path) -> int:
+    """Replies the node's SuperNode has finished sending (its log's count)."""
+    log = data_dir / "flower" / "supernode.log"
+    return log.read_text(errors="replace").count("Sent successfully") if log.exists() else 0
+
+
 def test_a_node_killed_mid_secure_sum_is_reported_and_the_round_completes(
     federation: Federation,
 ) -> None:
@@ -336,6 +342,7 @@ def test_a_node_killed_mid_secure_sum_is_reported_and_the_round_completes(
     engine = _engine(victim_dir)
     try:
         before = len([e for e in _released(engine) if e.kind == "secure_aggregation"])
+        sent_before = _sent(victim_dir)
         running = subprocess.Popen(command, stdout=subprocess.PIPE, env=environment())
         try:
             end = time.monotonic() + 120
@@ -344,6 +351,11 @@ def test_a_node_killed_mid_secure_sum_is_reported_and_the_round_completes(
                 if done >= before + 3:
                     break
                 time.sleep(0.1)
+            # ... and its SuperNode finished sending them: Flower stores reply objects by
+            # content, so a node killed mid-upload can leave another node's reply, which
+            # names the same object, unavailable too (CI saw hosp-a dropped with hosp-c)
+            while time.monotonic() < end and _sent(victim_dir) < sent_before + 3:
+                time.sleep(0.05)
             os.kill(victim.pid, signal.SIGKILL)
             victim.wait(timeout=30)
             out, _err = running.communicate(timeout=400)
