@@ -21,8 +21,9 @@ ClientApp may import the package's light modules.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from shared.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from node.learn.data import load_training_data
@@ -92,13 +93,9 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module 'node.learn' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"node.learn.{home}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(
+    __name__, {name: f"node.learn.{home}" for name, home in _HOME.items()}, globals()
+)
 
 
 def __dir__() -> list[str]:
