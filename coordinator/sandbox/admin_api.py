@@ -35,6 +35,12 @@ def _call(response: httpx.Response, what: str) -> Any:
     return response.json() if response.content else None
 
 
+def _bearer_client(url: str, token: str) -> httpx.Client:
+    return httpx.Client(
+        base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=_TIMEOUT_S
+    )
+
+
 @dataclass(frozen=True)
 class CoordinatorAdmin:
     """The coordinator's admin API at ``url`` with an admin ``token``."""
@@ -43,11 +49,7 @@ class CoordinatorAdmin:
     token: str
 
     def _client(self) -> httpx.Client:
-        return httpx.Client(
-            base_url=self.url,
-            headers={"Authorization": f"Bearer {self.token}"},
-            timeout=_TIMEOUT_S,
-        )
+        return _bearer_client(self.url, self.token)
 
     def publish_guideline(self, document: dict[str, Any]) -> dict[str, Any]:
         """Publish a signed release of ``document`` (``guideline publish``)."""
@@ -86,11 +88,7 @@ class NodeAdmin:
     token: str
 
     def _client(self) -> httpx.Client:
-        return httpx.Client(
-            base_url=self.url,
-            headers={"Authorization": f"Bearer {self.token}"},
-            timeout=_TIMEOUT_S,
-        )
+        return _bearer_client(self.url, self.token)
 
     def create_users(self, users: Sequence[tuple[str, str]], password: str) -> None:
         """Create each ``(username, role)`` with ``password``."""
