@@ -22,14 +22,18 @@ One root, :class:`CoordinatorError`, under :class:`shared.errors.HarmoniaError`:
     ├── CalibrationSetError             a calibration set that breaks the schema (422)
     │   └── CalibrationSetExistsError   a set id already published: sets are immutable (409)
     ├── CalibrationUploadError          calibration annotations that do not fit their set (422)
-    └── RoundResultExistsError          a statistics round's result stored twice (409)
+    ├── RoundResultExistsError          a statistics round's result stored twice (409)
+    └── TrainingRunError                a training run that cannot start (also a ConfigurationError)
+        ├── TrainingRequestError        bad rounds, a robust rule with SecAgg+, no clip norm (422)
+        ├── SuperLinkUnavailableError   no SuperLink: the coordinator serves without --flower (409)
+        └── TrainingRunActiveError      another training run is in progress (409)
 
 Every message says what to do next.
 """
 
 from __future__ import annotations
 
-from shared.errors import HarmoniaError
+from shared.errors import ConfigurationError, HarmoniaError
 
 __all__ = [
     "AuthError",
@@ -49,10 +53,14 @@ __all__ = [
     "RoundResultExistsError",
     "SiteExistsError",
     "SiteRevokedError",
+    "SuperLinkUnavailableError",
     "TokenExpiredError",
     "TokenSiteMismatchError",
     "TokenUnknownError",
     "TokenUsedError",
+    "TrainingRequestError",
+    "TrainingRunActiveError",
+    "TrainingRunError",
 ]
 
 
@@ -150,3 +158,36 @@ class CalibrationUploadError(CoordinatorError):
 
 class RoundResultExistsError(CoordinatorError):
     """A statistics round whose result is already stored (results never change)."""
+
+
+class TrainingRunError(CoordinatorError, ConfigurationError):
+    """A training run that cannot start.
+
+    Also a :class:`~shared.errors.ConfigurationError`: ``round train`` reports
+    it as the configuration error it always was (exit code 2); the admin API
+    answers its subclass's 4xx.
+    """
+
+
+class TrainingRequestError(TrainingRunError):
+    """Run options that cannot work: rounds below 1, a robust rule with SecAgg+, no clip norm."""
+
+
+class SuperLinkUnavailableError(TrainingRunError):
+    """No SuperLink to run on: the coordinator was not started with ``serve --flower``."""
+
+
+class TrainingRunActiveError(TrainingRunError):
+    """Another training run is in progress (one at a time).
+
+    Parameters
+    ----------
+    message
+        Which run and what to do.
+    run_id
+        The run in progress.
+    """
+
+    def __init__(self, message: str, *, run_id: str) -> None:
+        super().__init__(message, setting="training")
+        self.run_id = run_id

@@ -4,7 +4,9 @@ One app, served on two listeners by ``harmonia-coordinator serve``: the admin
 listener (plain HTTP, 127.0.0.1 by default) and the site listener (HTTPS,
 client certificate required; see :mod:`coordinator.api.tls`). Site routes
 need the TLS extension only the site listener sets. The dashboard is served
-at ``/ui/`` (:mod:`coordinator.api.routes.ui`).
+at ``/ui/`` (:mod:`coordinator.api.routes.ui`). Training runs started through
+the API run in the background of the app (:class:`TrainingService`); the
+app's shutdown (its lifespan) records a run in progress ``interrupted``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
 from coordinator.api.errors import install_error_handlers
 from coordinator.api.metrics import install_observability
@@ -30,10 +33,12 @@ from coordinator.api.routes import (
     site_health,
     site_models,
     sites,
+    training,
     ui,
 )
 from coordinator.runtime import CoordinatorRuntime, open_coordinator
 from coordinator.settings import CoordinatorSettings
+from coordinator.training.service import TrainingService
 
 __all__ = ["create_app"]
 
@@ -55,10 +60,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = runtime is None
-        app.state.runtime = runtime if runtime is not None else open_coordinator(settings)
+        if owned:
+            app.state.runtime = open_coordinator(settings)
+            app.state.training = TrainingService(settings, app.state.runtime.models)
         try:
             yield
         finally:
+            await run_in_threadpool(app.state.training.close)  # a run in progress: interrupted
             if owned:
                 app.state.runtime.close()
 
@@ -72,6 +80,7 @@ def create_app(
     app.state.settings = settings
     if runtime is not None:
         app.state.runtime = runtime
+        app.state.training = TrainingService(settings, runtime.models)  # starts nothing yet
     install_error_handlers(app)
     install_observability(app, settings)
     app.include_router(health.router)
@@ -86,6 +95,7 @@ def create_app(
     app.include_router(site_calibration.router)
     app.include_router(site_models.router)
     app.include_router(models.router)
+    app.include_router(training.router)
     app.include_router(site_health.router)
     ui.install_ui(app)
     return app

@@ -28,6 +28,7 @@ from coordinator.errors import (
     CsrfError,
 )
 from coordinator.runtime import CoordinatorRuntime
+from coordinator.training.service import TrainingService
 from shared.crypto import CertificateError, load_certificates, verify_certificate
 
 __all__ = [
@@ -38,10 +39,13 @@ __all__ = [
     "GuidelineEditor",
     "Runtime",
     "SiteManager",
+    "Trainer",
+    "Training",
     "Viewer",
     "current_admin",
     "enrolled_site",
     "get_runtime",
+    "get_training",
     "requires",
 ]
 
@@ -61,6 +65,15 @@ def get_runtime(request: Request) -> CoordinatorRuntime:
 
 
 Runtime = Annotated[CoordinatorRuntime, Depends(get_runtime)]
+
+
+def get_training(request: Request) -> TrainingService:
+    """The app's training runs (:class:`~coordinator.training.TrainingService`)."""
+    training: TrainingService = request.app.state.training
+    return training
+
+
+Training = Annotated[TrainingService, Depends(get_training)]
 
 
 def current_admin(
@@ -115,6 +128,7 @@ def requires(permission: Permission) -> Callable[[AdminPrincipal], AdminPrincipa
 Viewer = Annotated[AdminPrincipal, Depends(requires(Permission.VIEW))]
 GuidelineEditor = Annotated[AdminPrincipal, Depends(requires(Permission.PUBLISH_GUIDELINES))]
 SiteManager = Annotated[AdminPrincipal, Depends(requires(Permission.MANAGE_SITES))]
+Trainer = Annotated[AdminPrincipal, Depends(requires(Permission.RUN_TRAINING))]
 
 
 def enrolled_site(request: Request, runtime: Runtime) -> str:

@@ -29,13 +29,17 @@ from coordinator.errors import (
     RoundResultExistsError,
     SiteExistsError,
     SiteRevokedError,
+    SuperLinkUnavailableError,
     TokenExpiredError,
     TokenSiteMismatchError,
     TokenUnknownError,
     TokenUsedError,
+    TrainingRequestError,
+    TrainingRunActiveError,
 )
 from shared.crypto import CsrError, KeyFileError
 from shared.errors import HarmoniaError, InvalidInputError
+from shared.schemas.training import TrainingPlanError
 
 __all__ = ["install_error_handlers", "status_for"]
 
@@ -60,6 +64,10 @@ _STATUS: tuple[tuple[type[HarmoniaError], int], ...] = (
     (CalibrationSetError, 422),
     (CalibrationUploadError, 422),
     (RoundResultExistsError, 409),
+    (TrainingRequestError, 422),
+    (TrainingPlanError, 422),
+    (SuperLinkUnavailableError, 409),
+    (TrainingRunActiveError, 409),
     (CsrError, 400),
     (KeyFileError, 400),
     (InvalidInputError, 400),

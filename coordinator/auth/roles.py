@@ -26,6 +26,7 @@ class Permission(enum.StrEnum):
     PUBLISH_GUIDELINES = "publish_guidelines"
     MANAGE_SITES = "manage_sites"
     MANAGE_TOKENS = "manage_tokens"
+    RUN_TRAINING = "run_training"
 
 
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {

@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
                 log_level="warning",
                 log_config=None,  # the root logger's handler: text or JSON (--log-format)
                 access_log=False,  # the app writes its own access log (harmonia.access)
-                lifespan="off",
+                lifespan="on",  # once, here: its shutdown ends a training run in progress
                 http=listener_protocol(settings.capture_dir, "admin"),
             )
         )

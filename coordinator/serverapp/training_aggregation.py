@@ -15,12 +15,12 @@ weights, using the aggregation functions of ``flwr.server.strategy.aggregate``:
 =================  =====================================================================
 
 The robust rules need every site's individual update, so they cannot run on
-securely aggregated sums: :func:`check_aggregation` refuses that combination.
+securely aggregated sums: :func:`check_aggregation` refuses that combination
+(it and :class:`Aggregation` live, Flower-free, in :mod:`coordinator.training.request`).
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,25 +33,12 @@ from flwr.server.strategy.aggregate import (
     aggregate_trimmed_avg,
 )
 
+from coordinator.training.request import Aggregation, check_aggregation
 from shared.errors import ConfigurationError
 
 __all__ = ["Aggregation", "AggregationSettings", "aggregate_updates", "check_aggregation"]
 
 Arrays = list[np.ndarray[Any, Any]]
-
-
-class Aggregation(enum.StrEnum):
-    """How the sites' updates become the next global model."""
-
-    FEDAVG = "fedavg"
-    FEDMEDIAN = "fedmedian"
-    TRIMMED_MEAN = "trimmed-mean"
-    KRUM = "krum"
-
-    @property
-    def robust(self) -> bool:
-        """Whether it needs each site's individual update."""
-        return self is not Aggregation.FEDAVG
 
 
 @dataclass(frozen=True)
@@ -70,23 +57,6 @@ class AggregationSettings:
             )
         if self.krum_malicious < 0:
             raise ConfigurationError("--krum-malicious must be 0 or more", setting="krum_malicious")
-
-
-def check_aggregation(rule: Aggregation, *, secure_aggregation: bool) -> None:
-    """Refuse a robust rule together with secure aggregation.
-
-    Raises
-    ------
-    ConfigurationError
-        Saying why and what to choose instead.
-    """
-    if secure_aggregation and rule.robust:
-        raise ConfigurationError(
-            f"--aggregation {rule} cannot run with --secure-aggregation: a robust rule needs "
-            "each site's individual update, and SecAgg+ shows the coordinator only their sum. "
-            "Choose one: SecAgg+ with fedavg, or a robust rule without SecAgg+.",
-            setting="aggregation",
-        )
 
 
 def aggregate_updates(

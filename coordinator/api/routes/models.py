@@ -1,4 +1,4 @@
-"""Admin routes of the model registry: model versions, their cards, training runs."""
+"""Admin routes of the model registry: model versions and their cards (runs: ``training``)."""
 
 from __future__ import annotations
 
@@ -75,15 +75,3 @@ def show_card(
     if format == "markdown":
         return Response(card_markdown(found), media_type="text/markdown; charset=utf-8")
     return model_card(found)
-
-
-@router.get("/training/runs")
-def list_runs(runtime: Runtime, _principal: Viewer) -> dict[str, Any]:
-    """Every training run with its state (running, completed, interrupted, failed)."""
-    return {"runs": [run.to_json() for run in runtime.models.runs()]}
-
-
-@router.get("/training/runs/{run_id}")
-def show_run(run_id: str, runtime: Runtime, _principal: Viewer) -> dict[str, Any]:
-    """One training run, with its per-round history."""
-    return runtime.models.run(run_id).to_json()

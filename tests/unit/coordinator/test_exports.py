@@ -12,6 +12,7 @@ PACKAGES = [
     "coordinator.rounds",
     "coordinator.sandbox",
     "coordinator.store",
+    "coordinator.training",
     "node.consortium",
 ]
 
@@ -43,6 +44,7 @@ def test_domain_packages_do_not_import_fastapi() -> None:
         "coordinator/auth",
         "coordinator/rounds",
         "coordinator/store",
+        "coordinator/training",
         "node/consortium",
     ]:
         for source in (root / folder).rglob("*.py"):

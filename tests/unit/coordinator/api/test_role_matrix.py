@@ -72,6 +72,7 @@ EXPECTED: dict[tuple[str, str], Permission | str] = {
     ("GET", "/api/v1/models/{name}/{version}"): P.VIEW,
     ("GET", "/api/v1/models/{name}/{version}/card"): P.VIEW,
     ("GET", "/api/v1/training/runs"): P.VIEW,
+    ("POST", "/api/v1/training/runs"): P.RUN_TRAINING,
     ("GET", "/api/v1/training/runs/{run_id}"): P.VIEW,
     # the site API (mutual TLS)
     ("GET", "/api/v1/site/guidelines"): SITE,
