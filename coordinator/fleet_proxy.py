@@ -8,6 +8,11 @@ byte for byte with the SuperNode's signed authentication headers, and answers
 404 to every other path: a node can never reach ``/v1/control/*`` or the
 runtime API. The upstream connection verifies the SuperLink's certificate
 against the consortium CA.
+
+Request headers other than hop-by-hop ones, ``Content-Type`` included, reach
+the SuperLink as the SuperNode sent them: the SuperLink answers 415 to a
+request without ``Content-Type: application/protobuf`` (what a Flower
+SuperNode always sends), so a 415 in its log means the sender left it out.
 """
 
 from __future__ import annotations
@@ -42,10 +47,22 @@ _HOP_BY_HOP = frozenset(
 )
 
 
-def create_fleet_proxy(upstream: str, *, ca_certificate: Path, timeout_s: float = 120) -> Starlette:
-    """An ASGI app forwarding the Fleet API to ``upstream`` (``https://127.0.0.1:PORT``)."""
+def create_fleet_proxy(
+    upstream: str,
+    *,
+    ca_certificate: Path,
+    timeout_s: float = 120,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Starlette:
+    """An ASGI app forwarding the Fleet API to ``upstream`` (``https://127.0.0.1:PORT``).
+
+    ``transport`` replaces the network connection to ``upstream`` (tests use
+    ``httpx.MockTransport``).
+    """
     context = ssl.create_default_context(cafile=str(ca_certificate))
-    client = httpx.AsyncClient(base_url=upstream, verify=context, timeout=timeout_s)
+    client = httpx.AsyncClient(
+        base_url=upstream, verify=context, timeout=timeout_s, transport=transport
+    )
 
     async def forward(request: Request) -> Response:
         path = request.url.path
