@@ -8,6 +8,7 @@ import * as report from "./report.js";
 import * as rounds from "./rounds.js";
 import { currentUser, forgetSession, loadSession, logout } from "./session.js";
 import * as sites from "./sites.js";
+import * as training from "./training.js";
 
 setServiceName("the coordinator");
 setHome("#/sites");
@@ -17,6 +18,8 @@ route("/sites", sites.render);
 route("/guidelines", guidelines.render);
 route("/rounds", rounds.render);
 route("/rounds/:id", rounds.renderRound);
+route("/training", training.render);
+route("/training/:id", training.renderRun);
 route("/report", report.render);
 route("/report/:guideline", report.render);
 

@@ -16,6 +16,7 @@ the harmonization report with its charts. Screenshots go to
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ import httpx
 import pytest
 import yaml
 
+from coordinator.models import RunStatus
 from coordinator.rounds import RoundStore, harmonization_result
 from coordinator.runtime import open_coordinator
 from coordinator.settings import CoordinatorSettings
@@ -35,6 +37,7 @@ from shared.crypto import load_public_key, verify
 from shared.schemas import Guideline
 from shared.simulation import CaseTruth, ReaderHabits, ReaderProfile, simulate_annotations
 from tests.e2e.conftest import Shots
+from tests.e2e.ui import horizontal_overflow as ui_overflow
 from tests.support.coordinator_process import CoordinatorProcess, running_coordinator
 from tests.support.stats_sites import EXAMPLE, PLANS, PROJECT, prepare_site, write_policy
 from tests.support.virtual_sites import SiteCredentials, enroll_site, site_client
@@ -367,3 +370,92 @@ def test_a_wrong_token_is_refused_with_the_reason(page: Any, consortium: Consort
     banner.wait_for(state="visible")
     assert "unknown admin token" in banner.inner_text()
     assert page.locator("#logout").is_hidden()
+
+
+def _progress_entry(round_number: int) -> dict[str, Any]:
+    """A round's progress entry as the training ServerApp writes it (clear path, 3 sites)."""
+    return {
+        "round": round_number,
+        "answered": ["hospital-a", "hospital-b"],
+        "refused": {"hospital-c": "BudgetExceeded: epsilon 8.0 would be exceeded"},
+        "missing": [],
+        "examples": {"hospital-a": 40, "hospital-b": 32},
+        "bytes": {"hospital-a": 52_100, "hospital-b": 52_100},
+        "privacy": {"hospital-a": [{"epsilon": 0.9, "delta": 1e-5, "mechanism": "dpsgd-rdp"}]},
+        "train_loss": 0.9 / round_number,
+        "evaluation_of_received": {
+            "pooled": {"dice": 0.3 + 0.2 * round_number, "loss": 0.8 / round_number, "count": 9}
+        },
+        "aggregated": True,
+        "wall_s": 8.4,
+    }
+
+
+def test_an_admin_follows_a_training_run_in_the_dashboard(
+    page: Any, consortium: Consortium, shots: Shots
+) -> None:
+    """A run recorded the way the follower records it, refreshed while it runs; starting a run
+    on a coordinator without its SuperLink is refused with the reason."""
+    coordinator = consortium.coordinator
+    settings = CoordinatorSettings(data_dir=coordinator.data_dir, fsync=False)
+    run_dir = coordinator.data_dir / "flower" / "runs" / "train-e2e-1"
+    run_dir.mkdir(parents=True)
+    (run_dir / "owner.json").write_text(json.dumps({"pid": os.getpid(), "started_by": "e2e"}))
+    plan = {"name": "lesion-seg", "task": "segmentation", "labels": ["lesion"]}
+    config = {"project": "lesions", "aggregation": "fedavg", "min-sites": 2}
+    with open_coordinator(settings) as runtime:
+        runtime.models.start_run(
+            "train-e2e-1",
+            model="lesion-seg",
+            plan=plan,
+            config={**config, "run-dir": str(run_dir)},
+            rounds=3,
+        )
+        runtime.models.record_round("train-e2e-1", _progress_entry(1))
+
+    _sign_in(page, coordinator.url, coordinator.token)
+    training = page.get_by_role("link", name="Training")
+    training.focus()
+    page.keyboard.press("Enter")  # the keyboard reaches every part of the page
+    page.get_by_role("heading", name="Training runs").wait_for()
+    assert "train-e2e-1 is in progress" in page.locator("#run-in-progress").inner_text()
+
+    # the start form: a coordinator without --flower refuses with the reason, nothing starts
+    page.get_by_label("Project").fill("lesions")
+    page.get_by_label("Rounds").fill("1")
+    page.get_by_label("Project").press("Enter")
+    banner = page.locator("#error-banner")
+    banner.wait_for(state="visible")
+    assert "serve --flower" in banner.inner_text()
+    _shot(shots, page, "training-start-refused")
+    assert ui_overflow(page) <= 0
+
+    # the run in progress, round by round; the page follows it without a reload
+    page.get_by_role("link", name="Open train-e2e-1").click()
+    page.get_by_role("heading", name="Training run train-e2e-1").wait_for()
+    status = page.locator("#run-status")
+    assert "Running: 1 of 3 round(s) done" in status.inner_text()
+    with open_coordinator(settings) as runtime:
+        runtime.models.record_round("train-e2e-1", _progress_entry(2))
+    page.wait_for_function(
+        "() => document.querySelector('#run-status').textContent.includes('2 of 3')"
+    )
+    rows = page.locator("section", has_text="Progress per round").locator("tbody tr")
+    assert rows.count() == 2
+    first = rows.nth(0).inner_text()
+    assert "hospital-a, hospital-b" in first
+    assert "hospital-c (BudgetExceeded: epsilon 8.0 would be exceeded)" in first  # and why
+    assert "0.50" in first and "101.8 KiB" in first  # Dice of round 1, the bytes released
+    charts = page.locator("main svg.chart")
+    titles = [str(charts.nth(i).locator("title").first.text_content()) for i in range(2)]
+    assert titles == ["Evaluation per round", "Loss per round"]
+    with open_coordinator(settings) as runtime:
+        runtime.models.record_round("train-e2e-1", _progress_entry(3))
+        runtime.models.end_run("train-e2e-1", RunStatus.COMPLETED, model_version=1)
+    page.wait_for_function(
+        "() => document.querySelector('#run-status').textContent.startsWith('Completed')"
+    )
+    assert "registered as lesion-seg v1" in status.inner_text()
+    assert page.locator("section", has_text="Progress per round").locator("tbody tr").count() == 3
+    assert ui_overflow(page) <= 0
+    _shot(shots, page, "training-run")
