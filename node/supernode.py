@@ -1,8 +1,18 @@
 """The node's Flower SuperNode: supervised, connecting out only, authenticated.
 
-When the node is enrolled, ``harmonia-node serve`` runs ``flower-supernode``
+When the node is enrolled, ``harmonia-node serve`` runs Flower's SuperNode
 as a child process (:class:`SuperNode`), restarted when it exits and stopped
-by its PID with the node:
+by its PID with the node (SIGTERM: Flower's SuperNode then deactivates its
+registration on the SuperLink, so a restarted node is let in at once):
+
+* through :mod:`node.supernode_launcher` (unless ``flower_supernode_launcher``
+  is false) (``python -m node.supernode_launcher
+  --poll S --bin-dir DATA_DIR/flower/bin -- ...``), which checks the pinned Flower
+  version, shortens the SuperNode's hard-coded waits while the node takes
+  part in a run (``flower_poll_seconds``, 0.5 s, instead of 3 s between pulls)
+  starts each per-message ClientApp process without the SuperNode's
+  imports, and, after a kill, deactivates the dead SuperNode's registration
+  before it connects (``DATA_DIR/flower/node-id``; :mod:`node.supernode_rejoin`);
 
 * it connects **out** to the Fleet address of the enrollment, over TLS
   verified against the pinned consortium CA (``--root-certificates``): no
@@ -22,6 +32,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -31,7 +42,10 @@ from shared.crypto import load_private_key
 from shared.errors import ConfigurationError
 from shared.flower_process import SupervisedProcess, flower_environment, flower_executable
 
-__all__ = ["SuperNode", "supernode_for"]
+__all__ = ["DEFAULT_POLL_S", "SuperNode", "supernode_for"]
+
+DEFAULT_POLL_S = 0.5
+"""Seconds between a SuperNode's pulls while it takes part in a run (Flower: 3 s)."""
 
 _log = logging.getLogger(__name__)
 
@@ -71,6 +85,10 @@ class SuperNode:
         The enrollment's files (CA bundle, SuperNode key).
     runtime_port
         The loopback port of the SuperNode's own runtime API (free one if None).
+    poll_s
+        Seconds between the SuperNode's pulls while it takes part in a run
+        (:mod:`node.supernode_launcher`; Flower's 3 s when idle); None runs
+        Flower's own ``flower-supernode`` instead, unadjusted.
     """
 
     def __init__(
@@ -81,6 +99,7 @@ class SuperNode:
         fleet_address: str,
         files: MembershipFiles,
         runtime_port: int | None = None,
+        poll_s: float | None = DEFAULT_POLL_S,
     ) -> None:
         self.site = site
         self.fleet_address = fleet_address
@@ -88,8 +107,16 @@ class SuperNode:
         key = _openssh_key(files.supernode_key, root / "supernode-openssh.key")
         port = runtime_port or _free_loopback_port()
         data_path = str(data_dir.resolve())
+        if poll_s is None:
+            command = [flower_executable("flower-supernode")]
+        else:
+            command = [
+                *(sys.executable, "-m", "node.supernode_launcher"),
+                *("--poll", f"{poll_s:g}", "--bin-dir", str((root / "bin").resolve())),
+                *("--node-id-file", str((root / "node-id").resolve()), "--"),
+            ]
         argv = [
-            flower_executable("flower-supernode"),
+            *command,
             "--superlink",
             fleet_address,
             "--root-certificates",
@@ -125,8 +152,8 @@ class SuperNode:
         self.process.stop()
 
 
-def supernode_for(data_dir: Path) -> SuperNode | None:
-    """The SuperNode of an enrolled node's ``data_dir``.
+def supernode_for(data_dir: Path, *, poll_s: float | None = DEFAULT_POLL_S) -> SuperNode | None:
+    """The SuperNode of an enrolled node's ``data_dir`` (``poll_s``: see :class:`SuperNode`).
 
     None when the node is not enrolled, its coordinator gave no Fleet address (it
     runs no SuperLink), or Flower is not installed here (a warning says so).
@@ -143,5 +170,9 @@ def supernode_for(data_dir: Path) -> SuperNode | None:
         _log.warning("not joining Flower rounds: %s", missing)
         return None
     return SuperNode(
-        data_dir, site=membership.site, fleet_address=membership.fleet_address, files=files
+        data_dir,
+        site=membership.site,
+        fleet_address=membership.fleet_address,
+        files=files,
+        poll_s=poll_s,
     )
