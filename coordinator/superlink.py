@@ -18,18 +18,30 @@ process (:class:`SuperLink`):
   has no authentication. Nodes reach the Fleet API through the coordinator's
   Fleet proxy (:mod:`coordinator.fleet_proxy`), which forwards ``/v1/fleet/*``
   and nothing else;
-* the hardened environment of :func:`shared.flower_process.flower_environment`.
+* the hardened environment of :func:`shared.flower_process.flower_environment`;
+* no Flower helper outlives it: the SuperLink starts a ``flower-superexec`` in a
+  session of its own, which starts each run's ``flwr-serverapp``; in flwr 1.41
+  both keep running (retrying their connection) when the SuperLink dies with
+  its coordinator, and a ServerApp would carry on against the next SuperLink.
+  :func:`end_leftover_helpers` ends them by PID (SIGTERM, which makes the
+  training ServerApp record its run ``interrupted``; SIGKILL after a grace
+  period) after the SuperLink stops and before each SuperLink start.
 
 Nothing here imports Flower: it runs Flower's own commands.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import logging
+import os
+import signal
 import socket
 import subprocess
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +53,15 @@ from coordinator.store.tables import SiteRow
 from shared.crypto import load_public_key
 from shared.flower_process import SupervisedProcess, flower_environment, flower_executable
 
-__all__ = ["CONNECTION", "FlowerPaths", "SuperLink", "SuperNodeRegistry", "write_connection"]
+__all__ = [
+    "CONNECTION",
+    "FlowerPaths",
+    "SuperLink",
+    "SuperNodeRegistry",
+    "end_leftover_helpers",
+    "leftover_helpers",
+    "write_connection",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -145,7 +165,11 @@ class SuperLink:
             str(port),
         ]
         self.process = SupervisedProcess(
-            "superlink", argv, env=self.environment, log_path=paths.log
+            "superlink",
+            argv,
+            env=self.environment,
+            log_path=paths.log,
+            before_spawn=self.end_leftovers,
         )
 
     @property
@@ -158,8 +182,21 @@ class SuperLink:
         self.process.start()
 
     def stop(self) -> None:
-        """Stop it by PID."""
+        """Stop it by PID, then the Flower helpers it leaves (its SuperExec, a ServerApp)."""
         self.process.stop()
+        self.end_leftovers()
+
+    def end_leftovers(self) -> list[int]:
+        """End the helpers of an earlier SuperLink on this port; their PIDs."""
+        ended = end_leftover_helpers(self.port)
+        if ended:
+            _log.warning(
+                "ended %d Flower helper(s) left by a stopped SuperLink on port %d (PIDs %s)",
+                len(ended),
+                self.port,
+                ", ".join(map(str, ended)),
+            )
+        return ended
 
     def ready(self) -> bool:
         """Whether the SuperLink accepts connections on its port."""
@@ -179,6 +216,60 @@ class SuperLink:
             timeout=timeout_s,
             check=False,
         )
+
+
+_HELPERS = ("flower-superexec", "flwr-serverapp")
+"""The processes a SuperLink starts (each names the SuperLink's address with
+``--runtime-api-address``)."""
+
+
+def leftover_helpers(port: int, *, proc: Path = Path("/proc")) -> list[int]:
+    """PIDs of this user's Flower helpers that talk to the SuperLink on ``127.0.0.1:port``.
+
+    Read from ``/proc`` (Linux; elsewhere none are found).
+    """
+    address = f"127.0.0.1:{port}"
+    found = []
+    for entry in proc.glob("[0-9]*"):
+        try:
+            if entry.stat().st_uid != os.getuid():
+                continue
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:  # it ended meanwhile, or is not ours to read
+            continue
+        words = [a.decode(errors="replace") for a in argv if a]
+        if not any(Path(w).name in _HELPERS for w in words[:2]):
+            continue
+        pairs = itertools.pairwise(words)
+        if any(a == "--runtime-api-address" and b == address for a, b in pairs):
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def end_leftover_helpers(port: int, *, grace_s: float = 15.0) -> list[int]:
+    """End the helpers :func:`leftover_helpers` finds (SIGTERM, SIGKILL after ``grace_s``)."""
+    pids = [pid for pid in leftover_helpers(port) if pid != os.getpid()]
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    end = time.monotonic() + grace_s
+    alive = set(pids)
+    while alive and time.monotonic() < end:
+        alive = {pid for pid in alive if _running(pid)}
+        time.sleep(0.1)
+    for pid in alive:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return pids
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
 
 
 _REGISTER_TIMEOUT_S = 900.0

@@ -29,7 +29,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -118,6 +118,9 @@ class SupervisedProcess:
     restart_delay_s
         The pause before a restart after it exited on its own; it doubles (up to
         60 s) while the process keeps exiting within 30 s of its start.
+    before_spawn
+        Called before each start (the first and every restart), e.g. to end what a
+        previous run of the command left behind.
     """
 
     def __init__(
@@ -128,8 +131,10 @@ class SupervisedProcess:
         env: Mapping[str, str],
         log_path: Path,
         restart_delay_s: float = 2.0,
+        before_spawn: Callable[[], object] | None = None,
     ) -> None:
         self.name = name
+        self.before_spawn = before_spawn
         self.argv = list(argv)
         self.env = dict(env)
         self.log_path = log_path
@@ -162,6 +167,8 @@ class SupervisedProcess:
         with self._lock:
             if self._stopping.is_set():
                 return
+            if self.before_spawn is not None:
+                self.before_spawn()
             self._process = subprocess.Popen(
                 self.argv,
                 env=self.env,

@@ -47,6 +47,9 @@ from shared.weights import encode_weights
 __all__ = ["run_training", "train"]
 
 _FAB_DIR = Path(__file__).parents[1] / "serverapp" / "training_fab"
+_ORPHAN_GRACE_S = 30.0
+"""How long a stopped SuperLink's ServerApp has to write its result before the run is
+recorded interrupted without it."""
 
 
 def _toml(value: Any) -> str:
@@ -65,7 +68,12 @@ def _initial_weights(plan: TrainingPlan) -> bytes:
     return encode_weights(dict(zip(weight_names(model), model_weights(model), strict=True)))
 
 
-def _superlink_up(home: Path) -> bool:
+def _superlink_down(home: Path) -> bool:
+    """Whether the local SuperLink refuses connections (it stopped).
+
+    A connection that merely times out (a loaded machine) does not count: only a
+    refusal (or no address at all) says the SuperLink is gone.
+    """
     text = (home / "config.toml").read_text(encoding="utf-8")
     address = next(
         (
@@ -78,8 +86,10 @@ def _superlink_up(home: Path) -> bool:
     host, _, port = address.rpartition(":")
     try:
         with socket.create_connection((host, int(port)), timeout=2):
-            return True
-    except (OSError, ValueError):
+            return False
+    except (ConnectionRefusedError, ValueError):
+        return True
+    except OSError:
         return False
 
 
@@ -185,7 +195,7 @@ def _follow(
     progress: Callable[[dict[str, Any]], None],
 ) -> dict[str, Any]:
     seen = 0
-    down_since: float | None = None
+    down_since: float | None = None  # when the SuperLink was first seen stopped
     result_path = run_dir / "result.json"
     progress_path = run_dir / "progress.jsonl"
     while True:
@@ -201,14 +211,15 @@ def _follow(
         seen = len(lines)
         if finished:
             break
-        if _superlink_up(paths.home):
-            down_since = None
-        elif down_since is None:
+        # A SuperLink that stopped took the run's ServerApp with it (each Flower process
+        # watches its parent), even when it is back already: the ServerApp writes its
+        # result on the way out; without one after a grace period, the run is interrupted.
+        if down_since is None and _superlink_down(paths.home):
             down_since = time.monotonic()
-        elif time.monotonic() - down_since > 10:
+        elif down_since is not None and time.monotonic() - down_since > _ORPHAN_GRACE_S:
             message = (
-                f"the SuperLink went away after {seen} round(s) (coordinator restarted?); the "
-                f"run stopped there. Checkpoints are in {run_dir}"
+                f"the SuperLink stopped after {seen} round(s) (coordinator restarted?); the "
+                f"run stopped there. Round checkpoints are in {run_dir}"
             )
             _end(settings, run_id, RunStatus.INTERRUPTED, message)
             return {

@@ -34,6 +34,7 @@ from typing import Any
 
 from flwr.app import Context
 from flwr.serverapp import Grid, ServerApp
+from flwr.supercore.exit import add_exit_handler
 
 from coordinator.serverapp.training_aggregation import (
     Aggregation,
@@ -125,18 +126,68 @@ def run_training(
 
 @app.main()
 def main(grid: Grid, context: Context) -> None:
-    """Run the training run and write ``result.json`` in its folder (whatever happens)."""
+    """Run the training run and write ``result.json`` in its folder (whatever happens).
+
+    When the process is told to stop (its SuperExec went away with the SuperLink,
+    or a signal), Flower runs its exit handlers and ends the process, possibly
+    before this function sees an exception (it forces the exit after 5 s): the
+    run's interrupted result is written by an exit handler that runs first.
+    """
     config = dict(context.run_config)
     run_dir = Path(str(config["run-dir"]))
     started = time.monotonic()
+    stopped = _StopRecorder(config, run_dir, started)
+    add_exit_handler(stopped, run_before_force_exit=True)
     try:
         result = run_training(grid, config, context)
     except Exception as error:  # the run must end with its state recorded
-        result = {
-            "run_id": str(config.get("run-id", "")),
-            "status": "interrupted",
-            "message": f"{type(error).__name__}: {error}",
-            "traceback": traceback.format_exc(limit=8),
-        }
+        result = _interrupted(
+            config, f"{type(error).__name__}: {error}", traceback.format_exc(limit=8)
+        )
+    except BaseException as error:  # SystemExit from Flower's signal handler
+        stopped(type(error).__name__)
+        raise
     result["wall_time_s"] = round(time.monotonic() - started, 3)
+    stopped.done = True
     _write_json(run_dir / "result.json", result)
+
+
+class _StopRecorder:
+    """Writes the run's interrupted result once, unless the run ended first."""
+
+    def __init__(self, config: dict[str, Any], run_dir: Path, started: float) -> None:
+        self.config = config
+        self.run_dir = run_dir
+        self.started = started
+        self.done = False
+
+    def __call__(self, why: str = "") -> None:
+        if self.done:
+            return
+        self.done = True
+        result = _interrupted(
+            self.config,
+            f"the ServerApp was stopped{f' ({why})' if why else ''}: the coordinator's "
+            f"SuperLink stopped mid-run (coordinator restarted?); round checkpoints are in "
+            f"{self.run_dir}",
+        )
+        result["wall_time_s"] = round(time.monotonic() - self.started, 3)
+        _write_json(self.run_dir / "result.json", result)
+
+
+def _interrupted(config: dict[str, Any], message: str, trace: str = "") -> dict[str, Any]:
+    """The result of a run that stopped early: the rounds its progress file holds."""
+    run_dir = Path(str(config["run-dir"]))
+    progress = run_dir / "progress.jsonl"
+    lines = progress.read_text(encoding="utf-8").splitlines() if progress.exists() else []
+    history = [json.loads(line) for line in lines if line.strip()]
+    result: dict[str, Any] = {
+        "run_id": str(config.get("run-id", "")),
+        "status": "interrupted",
+        "message": message,
+        "rounds_requested": int(config.get("rounds", 0)),
+        "rounds_completed": sum(1 for e in history if e.get("aggregated")),
+    }
+    if trace:
+        result["traceback"] = trace
+    return result

@@ -317,3 +317,66 @@ def test_three_nodes_train_under_secagg_with_dp(federation: Federation, tmp_path
     before, _ = _evaluate(federation, SECURE_PLAN, run_dir / "initial.weights", SITES)
     after, _ = _evaluate(federation, SECURE_PLAN, run_dir / "final.weights", SITES)
     assert math.isfinite(after) and after < before, (before, after)
+
+
+def test_a_coordinator_restarted_mid_run_ends_the_run_interrupted(
+    federation: Federation, tmp_path: Path
+) -> None:
+    """Last in the module: it kills and restarts the coordinator (its SuperLink with it)."""
+    federation.use_settings("east", {})
+    federation.wait_ready()
+    plan_path = tmp_path / "plan.json"
+    plan_path.write_text(json.dumps(PLAN))
+    runs = federation.coordinator_dir / "flower" / "runs"
+    before = set(runs.iterdir()) if runs.exists() else set()
+    command = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "coordinator.cli", "round", "train"),
+            *("--data-dir", str(federation.coordinator_dir), "--plan", str(plan_path)),
+            *("--project", PROJECT, "--rounds", "3", "--min-sites", "2"),
+            *("--wait-nodes", "60", "--reply-timeout", "240"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment(),
+    )
+    try:
+        end = time.monotonic() + 600
+        while not (new := set(runs.iterdir()) - before if runs.exists() else set()):
+            assert command.poll() is None and time.monotonic() < end, command.communicate()
+            time.sleep(0.2)
+        (run_dir,) = new
+        _wait_for(run_dir / "progress.jsonl", '"round": 1', 0)
+        federation.restart_coordinator()  # SIGKILL once round 1 has completed
+        out, err = command.communicate(timeout=600)
+    finally:
+        if command.poll() is None:
+            command.kill()
+    # the command ends, non-zero, saying why
+    assert command.returncode != 0, f"{out}\n{err}\n{federation.diagnostics()}"
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["status"] == "interrupted", result
+    assert f"training run {result['run_id']} ended interrupted" in err
+    assert "SuperLink stopped" in result["message"], result
+    completed = result["rounds_completed"]
+    assert 1 <= completed < 3, result
+    # recorded interrupted with the rounds it completed; no model version for it
+    settings = CoordinatorSettings(data_dir=federation.coordinator_dir, fsync=False)
+    with open_coordinator(settings) as runtime:
+        run = runtime.models.run(result["run_id"])
+        versions = runtime.models.versions()
+    assert run.status.value == "interrupted" and run.ended_at is not None
+    assert run.rounds_completed == completed and run.model_version is None
+    assert run.message == result["message"]
+    assert result["run_id"] not in {v.run_id for v in versions}
+    assert (run_dir / "round-1.weights").exists() and not (run_dir / "final.weights").exists()
+
+    # the nodes rejoin the restarted coordinator and the next run completes with all three
+    federation.wait_ready()
+    after = _train(
+        federation, tmp_path, PLAN, *("--rounds", "1", "--min-sites", "3", "--wait-nodes", "180")
+    )
+    assert after["status"] == "completed" and after["history"][0]["answered"] == sorted(SITES)
+    with open_coordinator(settings) as runtime:
+        assert runtime.models.run(after["run_id"]).model_version == after["model"]["version"]

@@ -16,7 +16,9 @@ PID on exit. The statistics, canary and training integration tests and
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -71,6 +73,9 @@ class Federation:
     """Restarted sites whose SuperNode has not yet reconnected: their log's size before."""
     _settings: dict[str, dict[str, str]] = field(default_factory=dict)
     """The extra settings each node runs with."""
+    coordinator_argv: list[str] = field(default_factory=list)
+    """How the coordinator was started (:meth:`restart_coordinator` starts it so again)."""
+    coordinator_env: dict[str, str] = field(default_factory=dict)
 
     def spawn_node(
         self, site: str, env: Mapping[str, str] | None = None
@@ -97,6 +102,23 @@ class Federation:
         self.nodes[site] = process
         self._settings[site] = dict(extra)
         return process
+
+    def restart_coordinator(self) -> None:
+        """Kill the coordinator (SIGKILL: its SuperLink dies with it) and start it again.
+
+        Returns once it answers ``/healthz``; its nodes' SuperNodes reconnect on their own.
+        """
+        os.kill(self.coordinator.pid, signal.SIGKILL)
+        self.coordinator.wait(timeout=60)
+        with open(self.logs / "coordinator.log", "ab") as log:
+            self.coordinator = subprocess.Popen(
+                self.coordinator_argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.coordinator_env,
+            )
+        port = self.coordinator_argv[self.coordinator_argv.index("--port") + 1]
+        wait_healthy(f"http://127.0.0.1:{port}", self.coordinator)
 
     def node_url(self, site: str) -> str:
         """The node's HTTP address."""
@@ -239,17 +261,16 @@ def running_federation(
     """
     port, site_port, fleet_port, superlink_port = (free_port() for _ in range(4))
     coordinator_dir = root / "coordinator"
+    coordinator_argv = [
+        *(sys.executable, "-m", "coordinator.cli", "serve"),
+        *("--data-dir", str(coordinator_dir), "--port", str(port)),
+        *("--site-port", str(site_port), "--flower", "--fleet-port", str(fleet_port)),
+        *("--superlink-port", str(superlink_port)),
+    ]
+    coordinator_environment = {**environment(), **(coordinator_env or {})}
     with open(root / "coordinator.log", "wb") as log:
         coordinator = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "coordinator.cli", "serve"),
-                *("--data-dir", str(coordinator_dir), "--port", str(port)),
-                *("--site-port", str(site_port), "--flower", "--fleet-port", str(fleet_port)),
-                *("--superlink-port", str(superlink_port)),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**environment(), **(coordinator_env or {})},
+            coordinator_argv, stdout=log, stderr=subprocess.STDOUT, env=coordinator_environment
         )
     nodes: dict[str, subprocess.Popen[bytes]] = {}
     federation = Federation(
@@ -260,6 +281,8 @@ def running_federation(
         root,
         node_ports={site: free_port() for site in sites},
         node_env=node_env,
+        coordinator_argv=coordinator_argv,
+        coordinator_env=coordinator_environment,
     )
 
     def set_up(index: int, site: str) -> None:
@@ -304,4 +327,4 @@ def running_federation(
         yield federation
     finally:
         _stop_all(nodes.values())
-        stop(coordinator)
+        stop(federation.coordinator)
