@@ -5,9 +5,11 @@
 (``GET /api/v1/site/models/{name}/{version}``), checks that its SHA-256 equals
 both the listed digest and the response's ``X-Harmonia-Weights-SHA256``, that
 it is a valid :mod:`shared.weights` file, and stores it atomically as
-``DATA_DIR/models/<name>/<version>.weights`` with a ``.json`` beside it (name,
-version, guideline, SHA-256, size, when pulled). A version already stored with
-the same digest is not downloaded again.
+``DATA_DIR/models/<name>/<version>.weights`` with a ``.json`` record beside it
+(name, version, guideline, the training plan it was trained with, SHA-256, size,
+when pulled): ``assist run`` and the node's background drafts read the plan from
+it. A version already stored with the same digest is not downloaded again (its
+record is brought up to date when it lacks the plan, e.g. pulled by an older node).
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ class PulledModel:
     path: Path
     downloaded: bool
     guideline: dict[str, str]
+    plan: dict[str, Any] | None = None
+    """The training plan the coordinator registered it with (None: an older coordinator)."""
 
     def to_json(self) -> dict[str, Any]:
         """As JSON (``model pull``'s output)."""
@@ -59,6 +63,7 @@ class PulledModel:
             "path": str(self.path),
             "downloaded": self.downloaded,
             "guideline": self.guideline,
+            "plan": self.plan,
         }
 
 
@@ -119,6 +124,7 @@ def pull_model(
             target = models_dir(data_dir) / chosen["name"] / f"{int(chosen['version'])}.weights"
             expected = str(chosen["sha256"])
             if target.exists() and weights_sha256(target.read_bytes()) == expected:
+                _complete_record(target, chosen)
                 return _pulled(chosen, target, downloaded=False)
             path = f"/api/v1/site/models/{chosen['name']}/{int(chosen['version'])}"
             response = http.get(path)
@@ -148,8 +154,35 @@ def pull_model(
     staging.write_bytes(data)
     os.replace(staging, target)
     meta = {**chosen, "pulled_at": datetime.now(UTC).isoformat(timespec="seconds")}
-    target.with_suffix(".json").write_text(json.dumps(meta, indent=2, sort_keys=True))
+    _write_record(target, meta)
     return _pulled(chosen, target, downloaded=True)
+
+
+def _write_record(target: Path, record: dict[str, Any]) -> None:
+    path = target.with_suffix(".json")
+    staging = path.with_suffix(".json.tmp")
+    staging.write_text(json.dumps(record, indent=2, sort_keys=True), encoding="utf-8")
+    os.replace(staging, path)
+
+
+def _complete_record(target: Path, chosen: dict[str, Any]) -> None:
+    """Add the listed plan to a stored version's record that lacks it."""
+    if not isinstance(chosen.get("plan"), dict):
+        return
+    try:
+        record = dict(json.loads(target.with_suffix(".json").read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        record = {}
+    if isinstance(record.get("plan"), dict):
+        return
+    _write_record(
+        target,
+        {
+            "pulled_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            **record,
+            **chosen,
+        },
+    )
 
 
 def _pulled(chosen: dict[str, Any], target: Path, *, downloaded: bool) -> PulledModel:
@@ -160,4 +193,5 @@ def _pulled(chosen: dict[str, Any], target: Path, *, downloaded: bool) -> Pulled
         path=target,
         downloaded=downloaded,
         guideline=dict(chosen.get("guideline", {})),
+        plan=dict(chosen["plan"]) if isinstance(chosen.get("plan"), dict) else None,
     )

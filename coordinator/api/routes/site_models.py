@@ -19,7 +19,12 @@ SHA256_HEADER = "X-Harmonia-Weights-SHA256"
 
 @router.get("")
 def list_models(runtime: Runtime, site: EnrolledSite) -> dict[str, Any]:
-    """Every registered version (name, version, guideline, SHA-256, size), for ``site``."""
+    """Every registered version for ``site``.
+
+    Each with its name, version, guideline, SHA-256, size and the training plan it
+    was trained with (``plan``; the project it ran on apart, as ``project``), so a
+    node that pulls it can run it without being told the plan.
+    """
     return {
         "site": site,
         "models": [
@@ -30,6 +35,8 @@ def list_models(runtime: Runtime, site: EnrolledSite) -> dict[str, Any]:
                 "sha256": v.weights_sha256,
                 "bytes": v.weights_bytes,
                 "created_at": v.created_at.isoformat(timespec="seconds"),
+                "plan": {k: value for k, value in v.plan.items() if k != "project"},
+                "project": v.plan.get("project"),
             }
             for v in runtime.models.versions()
         ],

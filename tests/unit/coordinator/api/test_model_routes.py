@@ -80,6 +80,9 @@ def test_enrolled_sites_pull_verified_weights(
     listing = site.get("/api/v1/site/models").json()
     assert listing["site"] == "hospital-a"
     assert listing["models"][0]["sha256"] == weights_sha256(weights)
+    # the training plan it was registered with, its project apart
+    assert listing["models"][0]["plan"] == {"epochs": 1}
+    assert listing["models"][0]["project"] == "lung"
     pulled = site.get("/api/v1/site/models/nodules/latest")
     assert pulled.status_code == 200
     assert pulled.content == weights
