@@ -19,7 +19,7 @@ SHA256_HEADER = "X-Harmonia-Weights-SHA256"
 
 @router.get("")
 def list_models(runtime: Runtime, site: EnrolledSite) -> dict[str, Any]:
-    """Every registered version for ``site``.
+    """Every registered version, with its training plan, for ``site``.
 
     Each with its name, version, guideline, SHA-256, size and the training plan it
     was trained with (``plan``; the project it ran on apart, as ``project``), so a
