@@ -50,8 +50,12 @@ def follow_run(
     progress: Callable[[dict[str, Any]], None] = lambda _entry: None,
     stop: threading.Event | None = None,
     poll_s: float = 0.2,
+    grace_s: float = ORPHAN_GRACE_S,
 ) -> dict[str, Any]:
-    """Record the run's rounds as they complete, then its ending; the run's result."""
+    """Record the run's rounds as they complete, then its ending; the run's result.
+
+    ``grace_s``: how long to await the ServerApp's result once the SuperLink stopped.
+    """
     seen = 0
     down_since: float | None = None  # when the SuperLink was first seen stopped
     run_dir = prepared.run_dir
@@ -82,7 +86,7 @@ def follow_run(
         # result on the way out; without one after a grace period, the run is interrupted.
         if down_since is None and superlink_refuses(prepared.paths.home):
             down_since = time.monotonic()
-        elif down_since is not None and time.monotonic() - down_since > ORPHAN_GRACE_S:
+        elif down_since is not None and time.monotonic() - down_since > grace_s:
             return _interrupted(
                 registry,
                 prepared,
