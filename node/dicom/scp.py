@@ -7,6 +7,15 @@ an allowlist of calling AE titles. Each C-STORE goes through
 :meth:`node.dicom.ingest.IngestService.ingest_bytes` unchanged (no decode and
 re-encode in between) and its outcome becomes the DIMSE status.
 
+Every C-STORE is answered within ``timeout_s`` (8 s by default, under the
+10 s DIMSE timeout Orthanc's SCU uses and pynetdicom's 30 s): an ingest still
+running then (the database locked by another writer, an overloaded machine)
+answers 0xA700 "node busy, send it again" and finishes in the background
+(:mod:`node.dicom.ingest_deadline`). Without that bound a request could wait
+out the store's 30 s busy timeout, and pynetdicom, which counts the handler's
+time against the association's idle timer, aborted the association with the
+answer unsent.
+
 Presentation contexts: PS3.8 allows at most 128 contexts per association, but
 that limit binds what one *requestor* proposes, not what an acceptor supports.
 The SCP therefore supports all ~170 storage SOP classes, each with all 39
@@ -25,6 +34,7 @@ from pydicom.uid import AllTransferSyntaxes
 from pynetdicom import AE, AllStoragePresentationContexts, evt
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
+from node.dicom.ingest_deadline import IngestDeadline
 from node.errors import (
     FAILURE_CANNOT_UNDERSTAND,
     FAILURE_DATASET_MISMATCH,
@@ -41,7 +51,13 @@ if TYPE_CHECKING:
 
     from node.dicom.ingest import IngestOutcome, IngestService
 
-__all__ = ["ALL_TRANSFER_SYNTAXES", "StoreScp", "dimse_status", "set_tcp_nodelay"]
+__all__ = [
+    "ALL_TRANSFER_SYNTAXES",
+    "DEFAULT_TIMEOUT_S",
+    "StoreScp",
+    "dimse_status",
+    "set_tcp_nodelay",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -49,6 +65,11 @@ ALL_TRANSFER_SYNTAXES: tuple[str, ...] = tuple(str(uid) for uid in AllTransferSy
 """Every transfer syntax pydicom knows; the ingest can store all of them."""
 
 STATUS_SUCCESS = 0x0000
+DEFAULT_TIMEOUT_S = 8.0
+"""Seconds within which every C-STORE is answered (0xA700 "node busy" when not stored yet)."""
+# pynetdicom aborts an association whose idle timer (restarted only when data
+# arrives, so a handler's time counts) runs out: keep it well above timeout_s.
+_MIN_NETWORK_TIMEOUT_S = 60.0
 _ERROR_COMMENT_MAX = 64  # ErrorComment (0000,0902) is LO: at most 64 characters.
 # Failure codes PS3.4 Annex B.2.3 defines for C-STORE, kept as they come from the ingest.
 _C_STORE_FAILURES = frozenset(
@@ -125,6 +146,10 @@ class StoreScp:
     maximum_associations
         Concurrent associations admitted; more are rejected (transient,
         "local limit exceeded") so the sender retries later.
+    timeout_s
+        Every C-STORE is answered within this many seconds; one not stored
+        by then gets 0xA700 (node busy) while its ingest goes on. Keep it
+        under the senders' DIMSE timeout.
     """
 
     def __init__(
@@ -136,6 +161,7 @@ class StoreScp:
         port: int,
         allow_ae: Sequence[str] = (),
         maximum_associations: int = 10,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> None:
         self._ingest = ingest
         self.ae_title = ae_title
@@ -143,8 +169,10 @@ class StoreScp:
         self._requested_port = port
         self.allow_ae = tuple(allow_ae)
         self._maximum_associations = maximum_associations
+        self.timeout_s = timeout_s
         self._ae: AE | None = None
         self._server: ThreadedAssociationServer | None = None
+        self._deadline: IngestDeadline | None = None
 
     @property
     def port(self) -> int:
@@ -173,6 +201,10 @@ class StoreScp:
         """
         if self._server is not None:
             return
+        # Room for an abandoned ingest per association besides the one it waits for.
+        deadline = IngestDeadline(
+            self._ingest, timeout_s=self.timeout_s, max_in_flight=2 * self._maximum_associations
+        )
         ae = self._build_ae()
         handlers: list[EventHandlerType] = [
             (evt.EVT_CONN_OPEN, self._on_connection_open),
@@ -184,12 +216,13 @@ class StoreScp:
                 (self.host, self._requested_port), block=False, evt_handlers=handlers
             )
         except OSError as exc:
+            deadline.close()
             raise ConfigurationError(
                 f"cannot listen for DICOM on {self.host}:{self._requested_port}: "
                 f"{exc.strerror or exc}; choose another --dicom-port or stop what holds it",
                 setting="dicom_port",
             ) from exc
-        self._ae, self._server = ae, server
+        self._ae, self._server, self._deadline = ae, server, deadline
         if not self.allow_ae:
             _log.warning(
                 "C-STORE SCP %s on %s:%d accepts associations from ANY calling AE title; "
@@ -207,13 +240,15 @@ class StoreScp:
         )
 
     def stop(self) -> None:
-        """Stop listening and end the open associations (idempotent)."""
-        server, ae = self._server, self._ae
-        self._server = self._ae = None
+        """Stop listening, end the open associations, wait for ingests in flight (idempotent)."""
+        server, ae, deadline = self._server, self._ae, self._deadline
+        self._server = self._ae = self._deadline = None
         if server is not None:
             server.shutdown()
         if ae is not None:
             ae.shutdown()
+        if deadline is not None:
+            deadline.close()
 
     def __enter__(self) -> StoreScp:
         self.start()
@@ -225,6 +260,7 @@ class StoreScp:
     def _build_ae(self) -> AE:
         ae = AE(ae_title=self.ae_title)
         ae.maximum_associations = self._maximum_associations
+        ae.network_timeout = max(_MIN_NETWORK_TIMEOUT_S, 3 * self.timeout_s)
         # Receive PDUs up to 1 MiB: fewer, larger reads than pynetdicom's 16 KiB default.
         ae.maximum_pdu_size = 1024 * 1024
         for context in AllStoragePresentationContexts:
@@ -251,12 +287,19 @@ class StoreScp:
             status.Status = FAILURE_CANNOT_UNDERSTAND
             status.ErrorComment = "data set or file meta could not be encoded"
             return status
-        outcome = self._ingest.ingest_bytes(data, source=f"dimse:{calling_ae}")
+        deadline = self._deadline
+        if deadline is None:  # stopped while this association was open
+            status = Dataset()
+            status.Status = FAILURE_OUT_OF_RESOURCES
+            status.ErrorComment = "the node's DICOM service is stopping; send it again"
+            return status
+        label = str(getattr(event.request, "AffectedSOPInstanceUID", None) or "an instance")
+        outcome = deadline.ingest_bytes(data, source=f"dimse:{calling_ae}", label=label)
         if not outcome.accepted:
             _log.warning(
                 "C-STORE from %s of %s rejected (0x%04X): %s",
                 calling_ae,
-                outcome.sop_instance_uid,
+                outcome.sop_instance_uid or label,
                 outcome.failure_reason or FAILURE_PROCESSING,
                 outcome.message,
             )

@@ -5,6 +5,14 @@ itself never pushes over DIMSE. Every instance goes through as few
 associations as possible (one, unless the instances need more than the 128
 presentation contexts PS3.8 allows per association), with ``TCP_NODELAY``
 set on our side of the connection.
+
+pynetdicom (3.0) has a race on the requesting side: ``send_c_store`` pauses the
+association's reactor thread before it sends, but when that thread was slow to
+wake from the previous pause (a loaded machine), it can still take the next
+response off the queue, drop it ("Received unexpected C-STORE service
+message") and leave ``send_c_store`` waiting for an answer that already came,
+until the peer's network timeout aborts the association. :func:`send_files`
+hands such a response back to ``send_c_store`` (:func:`keep_responses`).
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pydicom
 from pydicom import Dataset
@@ -25,7 +34,7 @@ from pynetdicom.events import EventHandlerType
 from node.dicom.scp import set_tcp_nodelay
 from node.errors import RemoteSourceError
 
-__all__ = ["MAX_CONTEXTS_PER_ASSOCIATION", "StoreItem", "send_files"]
+__all__ = ["MAX_CONTEXTS_PER_ASSOCIATION", "StoreItem", "keep_responses", "send_files"]
 
 _log = logging.getLogger(__name__)
 
@@ -167,6 +176,7 @@ def _send_batch(
     try:
         if not assoc.is_established:
             raise RemoteSourceError(_refusal(assoc, peer, ae_title), source=peer)
+        keep_responses(assoc)
         statuses: dict[int, int] = {}
         for planned in batch:
             dataset = _load(planned.item)
@@ -183,6 +193,27 @@ def _send_batch(
         if assoc.is_established:
             assoc.release()
         ae.shutdown()
+
+
+def keep_responses(assoc: Association) -> None:
+    """Make the association's reactor hand back responses instead of dropping them.
+
+    A requestor's reactor thread serves only requests from the peer; a
+    response it takes (the race in the module docstring) goes back on the
+    DIMSE queue, where the waiting ``send_c_store`` finds it. Call it once,
+    right after the association is established, before sending.
+    """
+    serve = assoc._serve_request
+    queue = assoc.dimse.msg_queue
+
+    def serve_requests(msg: Any, context_id: int) -> None:
+        if msg.is_valid_request:
+            serve(msg, context_id)
+        else:
+            _log.debug("the association's reactor took a %s; handed back", msg.msg_type)
+            queue.put((context_id, msg))
+
+    assoc._serve_request = serve_requests  # type: ignore[method-assign]
 
 
 def _load(item: StoreItem) -> Dataset:

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from node.errors import NotFoundError, StoreError
@@ -40,6 +41,16 @@ _MAX_RECORDED = 50_000
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _reason(error: Exception) -> str:
+    """Why the rows did not commit, in words an operator can act on."""
+    if isinstance(error, OperationalError) and "locked" in str(error.orig):
+        return (
+            "the database stayed locked by another writer past its busy timeout "
+            f"({error.orig}); the node is busy, send the instance again later"
+        )
+    return str(error)
 
 
 @dataclass(eq=False)
@@ -180,7 +191,8 @@ class InstanceStore:
         if rows.error is not None:
             self._discard_unreferenced(digest)
             raise StoreError(
-                f"could not record instance {a.sop_instance_uid}: {rows.error}; nothing was stored"
+                f"could not record instance {a.sop_instance_uid}, nothing was stored: "
+                f"{_reason(rows.error)}"
             ) from rows.error
         if not rows.inserted:
             self._discard_unreferenced(digest)
@@ -194,8 +206,12 @@ class InstanceStore:
         set in one transaction, so concurrent senders share one durable
         commit (one WAL fsync) instead of queueing for one each. Each caller
         returns only once its own rows are committed, or have failed. When a
-        group fails, its row sets are retried one by one, so one bad instance
-        cannot fail its neighbours.
+        group fails on its data, its row sets are retried one by one, so one
+        bad instance cannot fail its neighbours. When the database itself
+        refused (:class:`~sqlalchemy.exc.OperationalError`: locked by another
+        writer past the busy timeout, disk full, connection lost), every row
+        set fails at once: retried alone, each would wait out the same busy
+        timeout again, and a C-STORE sender would hear nothing for minutes.
         """
         with self._queue_lock:
             self._queue.append(rows)
@@ -209,6 +225,9 @@ class InstanceStore:
                     for queued in group:
                         queued.inserted = self._insert_rows(connection, queued, skip_recorded=True)
                 self._remember(group)
+            except OperationalError as exc:
+                for queued in group:
+                    queued.inserted, queued.error = False, exc
             except Exception:
                 for queued in group:
                     self._commit_alone(queued)

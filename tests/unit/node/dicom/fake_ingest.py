@@ -40,3 +40,19 @@ class FakeIngest:
 
     def ingest_file(self, path: Path, *, source: str) -> IngestOutcome:
         return self.ingest_bytes(path.read_bytes(), source=source)
+
+
+class GatedIngest(FakeIngest):
+    """Holds every ingest until the gate opens (a database locked by another writer)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.entered = threading.Semaphore(0)
+
+    def ingest_bytes(
+        self, data: bytes, *, source: str, expected_study_uid: str | None = None
+    ) -> IngestOutcome:
+        self.entered.release()
+        self.gate.wait()
+        return super().ingest_bytes(data, source=source)

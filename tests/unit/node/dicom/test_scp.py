@@ -17,7 +17,7 @@ from node.dicom.scp import ALL_TRANSFER_SYNTAXES, StoreScp, dimse_status
 from node.dicom.scu import send_files
 from node.errors import RemoteSourceError
 from tests.dicom_samples import pydicom_file
-from tests.unit.node.dicom.fake_ingest import FakeIngest
+from tests.unit.node.dicom.fake_ingest import FakeIngest, GatedIngest
 
 
 def rejected(code: int | None, message: str = "bad") -> IngestOutcome:
@@ -192,3 +192,22 @@ def test_scu_sets_tcp_nodelay_on_its_socket(scp: StoreScp) -> None:
     finally:
         scu._on_connection_open = original  # type: ignore[assignment]
     assert seen == [1]
+
+
+def test_an_instance_not_stored_in_time_is_answered_busy(caplog: Any) -> None:
+    gated = GatedIngest()
+    server = StoreScp(gated, ae_title="HARMONIA", port=0, timeout_s=0.5)
+    assert (server._build_ae().network_timeout or 0) >= 60  # far above the deadline
+    ct = pydicom_file("CT_small.dcm")
+    try:
+        server.start()
+        with caplog.at_level(logging.WARNING, logger="node.dicom"):
+            statuses = send_files([ct], host="127.0.0.1", port=server.port, ae_title="SLOWPACS")
+        assert statuses == [0xA700]  # answered, not left hanging: the sender retries
+        gated.gate.set()
+        assert send_files([ct], host="127.0.0.1", port=server.port, ae_title="SLOWPACS") == [0]
+    finally:
+        gated.gate.set()
+        server.stop()  # waits for the late ingest
+    assert len(gated.stored) == 1
+    assert "not finished after 0.5 s" in caplog.text

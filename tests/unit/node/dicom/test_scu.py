@@ -1,13 +1,27 @@
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from dataclasses import replace
 
 import pydicom
 import pytest
+from pynetdicom import AE
+from pynetdicom.association import Association
+from pynetdicom.dimse_primitives import C_STORE
+from pynetdicom.sop_class import CTImageStorage  # type: ignore[attr-defined]
 
-from node.dicom.scu import MAX_CONTEXTS_PER_ASSOCIATION, _batches, _plan, send_files
+from node.dicom.scp import StoreScp
+from node.dicom.scu import (
+    MAX_CONTEXTS_PER_ASSOCIATION,
+    _batches,
+    _plan,
+    keep_responses,
+    send_files,
+)
 from node.errors import RemoteSourceError
 from tests.dicom_samples import pydicom_file
+from tests.unit.node.dicom.fake_ingest import FakeIngest
 
 
 def test_plan_reads_sop_class_and_transfer_syntax_from_file_meta() -> None:
@@ -48,3 +62,43 @@ def test_repeated_contexts_share_one_association() -> None:
 def test_unreachable_scp_raises_with_the_address() -> None:
     with pytest.raises(RemoteSourceError, match=r"127\.0\.0\.1:9"):
         send_files([pydicom_file("CT_small.dcm")], host="127.0.0.1", port=9, timeout=5)
+
+
+def _store_response(message_id: int) -> C_STORE:
+    response = C_STORE()
+    response.MessageIDBeingRespondedTo = message_id
+    response.AffectedSOPClassUID = CTImageStorage
+    response.AffectedSOPInstanceUID = "1.2.3.4"
+    response.Status = 0x0000
+    return response
+
+
+@pytest.fixture
+def association() -> Iterator[Association]:
+    with StoreScp(FakeIngest(), ae_title="HARMONIA", port=0) as scp:
+        ae = AE(ae_title="SCU")
+        ae.add_requested_context(CTImageStorage)
+        assoc = ae.associate("127.0.0.1", scp.port, ae_title="HARMONIA")
+        assert assoc.is_established
+        try:
+            yield assoc
+        finally:
+            assoc.release()
+            ae.shutdown()
+
+
+def test_pynetdicom_reactor_drops_a_response_it_takes(
+    association: Association, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The race keep_responses guards against: what the reactor takes is lost."""
+    with caplog.at_level(logging.WARNING, logger="pynetdicom"):
+        association._serve_request(_store_response(7), 1)
+    assert association.dimse.msg_queue.empty()
+    assert "Received unexpected C-STORE service message" in caplog.text
+
+
+def test_kept_responses_go_back_to_the_waiting_sender(association: Association) -> None:
+    keep_responses(association)
+    response = _store_response(7)
+    association._serve_request(response, 1)
+    assert association.dimse.get_msg(block=False) == (1, response)

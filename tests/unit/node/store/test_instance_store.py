@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -275,3 +277,49 @@ def test_a_study_remembered_wrongly_is_recorded_on_the_retry(store: InstanceStor
     assert store.instance("2.25.101", include_quarantined=False).series_instance_uid == "2.25.78"
     studies = store.search_studies(SearchRequest(Level.STUDY))
     assert [s.study_instance_uid for s in studies] == ["2.25.77"]
+
+
+def test_a_locked_database_fails_the_whole_group_at_once(tmp_path: Path) -> None:
+    """Retried alone, each row set would wait out the busy timeout again (minutes in all)."""
+    path = tmp_path / "db.sqlite3"
+    engine = create_database_engine(f"sqlite:///{path}", durable=False)
+    migrate(engine)
+
+    @event.listens_for(engine, "connect")
+    def short_busy_timeout(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA busy_timeout=100")  # after the engine's own 30 s
+
+    engine.dispose()
+    inserts: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def count_inserts(*args: Any) -> None:
+        if args[2].startswith("INSERT"):
+            inserts.append(args[2])
+
+    store = InstanceStore(engine, FileBlobStore(tmp_path / "blobs", fsync=False))
+    results: dict[int, object] = {}
+
+    def put(n: int) -> None:
+        try:
+            results[n] = store.put(_attrs(n), f"locked-{n}".encode(), source="t")
+        except StoreError as exc:
+            results[n] = exc
+
+    other_writer = sqlite3.connect(path, isolation_level=None)
+    other_writer.execute("BEGIN IMMEDIATE")  # another writer holds the lock past the timeout
+    threads = [threading.Thread(target=put, args=(n,)) for n in range(5)]
+    with store._write_lock:
+        for thread in threads:
+            thread.start()
+        while len(store._queue) < 5:
+            threading.Event().wait(0.01)
+    for thread in threads:
+        thread.join()
+    other_writer.execute("ROLLBACK")
+    other_writer.close()
+    assert all(isinstance(result, StoreError) for result in results.values())
+    assert all("locked by another writer" in str(result) for result in results.values())
+    assert len(inserts) == 1  # the group's first insert waited; no row set retried alone
+    assert store.count_instances() == 0 and list(store.blobs.digests()) == []
+    assert store.put(_attrs(1), b"after", source="t") == PutStatus.STORED
