@@ -2,7 +2,9 @@
 
 For each number of sites N, four measurements, each in its own child process
 (:func:`_simulation.measure`: wall time, peak RSS of the whole process tree,
-the tree's CPU seconds):
+the tree's CPU seconds). The simulations connect to one Ray head started
+once per run (:func:`_simulation.ray_head`; its tree counts in their figures,
+its start is reported apart as ``ray_head``) instead of each starting Ray:
 
 ``stats-simulation``
     The real statistics round (``coordinator.serverapp.run_round`` in a
@@ -36,7 +38,7 @@ Ratios (simulation / baseline) and growth per added site come from the same
 run. On a shared machine wall times swing with the load; CPU seconds are the
 steadier figure.
 
-Run: ``python benchmarks/scale.py [--sites 100,500] [--quick]``. ``--quick``
+Run: ``python benchmarks/scale.py [--sites 100,500] [--kinds stats,train] [--quick]``. ``--quick``
 is the CI size: 2 and 3 virtual sites (the fewest that still give a growth
 per added site; the 3-site run uses every template), training templates of 2
 cases: the same children, engine and code paths, each run once. Ends with one
@@ -54,7 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from _harness import emit, print_table
-from _simulation import copy_sites, growth, measure, run_on_simulation, site_name
+from _simulation import copy_sites, growth, measure, ray_head, run_on_simulation, site_name
 from stats_simulation import prepare_sites as prepare_stats_sites
 from stats_simulation import run_baseline as stats_baseline
 from stats_simulation import run_simulation_round as stats_simulation
@@ -64,6 +66,7 @@ from tests.support.learn_sites import PROJECT, default_recipes, prepare_learning
 CASES = 4  # per training template (--quick: 2)
 PLAN = tiny_plan(name="scale-seg")
 TRAINING_POLICY = {"epsilon": 1e6, "delta": 0.5, "release_site_metrics": False}
+FIGURES = ("wall_s", "cpu_s", "peak_rss_mib")
 MODES = ("stats-simulation", "stats-baseline", "train-simulation", "train-baseline")
 
 
@@ -81,7 +84,11 @@ def prepare_training_sites(root: Path, count: int, cases: int = CASES) -> None:
         prepare_learning_site(template, recipe, cases=cases)
         templates.append(template)
     policy = json.dumps(TRAINING_POLICY)
-    copy_sites(root, templates, count, lambda d: (d / "training-policy.json").write_text(policy))
+
+    def configure(data_dir: Path) -> None:
+        (data_dir / "training-policy.json").write_text(policy)
+
+    copy_sites(root, templates, count, configure)
     plan = TrainingPlan.model_validate(PLAN)
     (root / "plan.json").write_text(plan.model_dump_json(), encoding="utf-8")
     (root / "initial.weights").write_bytes(_initial_weights(plan))
@@ -234,8 +241,7 @@ def _row(
 
 
 def _growth(rows: list[dict[str, Any]]) -> dict[str, float | None]:
-    keys = ("simulation_wall_s", "simulation_cpu_s", "simulation_peak_rss_mib")
-    keys += ("baseline_wall_s", "baseline_cpu_s", "baseline_peak_rss_mib")
+    keys = [f"{side}_{figure}" for side in ("simulation", "baseline") for figure in FIGURES]
     out = {}
     for key in keys:
         value = growth(rows, key)
@@ -247,6 +253,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sites", default="100,500", help="virtual sites: a list, e.g. 100,500")
     parser.add_argument("--quick", action="store_true", help="2 and 3 virtual sites (CI)")
+    parser.add_argument(
+        "--kinds",
+        default="stats,train",
+        help="the rounds to measure: stats, train or both (default stats,train)",
+    )
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--child-sites", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
@@ -255,25 +266,34 @@ def main() -> None:
         _child(args)
         return
     counts = [2, 3] if args.quick else sorted({int(n) for n in args.sites.split(",")})
+    kinds = [k for k in ("stats", "train") if k in args.kinds.split(",")]
+    if not kinds or set(args.kinds.split(",")) - {"stats", "train"}:
+        parser.error(f"--kinds takes stats, train or stats,train, not {args.kinds!r}")
     script = Path(__file__).resolve()
-    rows: dict[str, list[dict[str, Any]]] = {"stats": [], "train": []}
+    rows: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
     with tempfile.TemporaryDirectory(prefix="harmonia-scale-bench-") as tmp:
         root = Path(tmp)
         started = time.perf_counter()
-        prepare_stats_sites(root / "stats", max(counts))
-        prepare_training_sites(root / "train", max(counts), 2 if args.quick else CASES)
+        if "stats" in kinds:
+            prepare_stats_sites(root / "stats", max(counts))
+        if "train" in kinds:
+            prepare_training_sites(root / "train", max(counts), 2 if args.quick else CASES)
         setup_s = time.perf_counter() - started
         print(f"site stores prepared in {setup_s:.0f} s", flush=True)
-        for count in counts:
-            for kind in ("stats", "train"):
-                simulation = measure(script, root, f"{kind}-simulation", count)
-                baseline = measure(script, root, f"{kind}-baseline", count)
-                row = _row(kind, count, simulation, baseline)
-                rows[kind].append(row)
-                print("ROW " + json.dumps(row), flush=True)
+        with ray_head(root) as head:
+            print(f"Ray head started in {head.start_wall_s:.0f} s", flush=True)
+            for count in counts:
+                for kind in kinds:
+                    simulation = measure(script, root, f"{kind}-simulation", count, head=head)
+                    baseline = measure(script, root, f"{kind}-baseline", count)
+                    row = _row(kind, count, simulation, baseline)
+                    rows[kind].append(row)
+                    print("ROW " + json.dumps(row), flush=True)
     header = ["sites", "answered", "wall s (sim / base)", "round s", "CPU s (sim / base)"]
     header += ["CPU ratio", "peak RSS MiB (sim / base)", "bytes/site"]
-    for kind, title in (("stats", "Statistics round"), ("train", "Training round + evaluation")):
+    titles = {"stats": "Statistics round", "train": "Training round + evaluation"}
+    for kind in kinds:
+        title = titles[kind]
         print_table(
             f"{title} on Flower's Simulation Engine ({os.cpu_count()} CPUs, 1-CPU Ray actors)",
             header,
@@ -303,11 +323,14 @@ def main() -> None:
             "cpus": os.cpu_count(),
             "sites": counts,
             "setup_s": round(setup_s, 1),
+            "ray_head": {
+                "start_wall_s": round(head.start_wall_s, 1),
+                "start_cpu_s": round(head.start_cpu_s, 2),
+            },
             "node_path": "real per-site SQLite stores; real ClientApp, stats and learning code",
             "plan": PLAN["name"],
             "dp_sgd": "privacy" in PLAN,
-            "stats": rows["stats"],
-            "train": rows["train"],
+            **rows,
             "growth": growths,
             "ratios": {
                 f"{kind}_cpu_vs_baseline_{r['sites']}": r["ratio_cpu_vs_baseline"]

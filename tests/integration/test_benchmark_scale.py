@@ -4,7 +4,8 @@ Figures are not judged (the machine is shared): what is checked is that every
 virtual site answered both rounds, the statistics round's pooled figures equal
 the one-process baseline's, every site evaluated the trained model, and the
 JSON line has its growth and ratio figures, each ratio this run's simulation
-over this run's baseline.
+over this run's baseline, and the cost of the one Ray head the run's
+simulations shared.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ def test_scale_quick_run() -> None:
     assert figures["benchmark"] == "scale" and figures["quick"] is True
     counts = figures["sites"]
     assert len(counts) == 2 and 2 <= counts[0] < counts[1] and figures["dp_sgd"] is True
+    head = figures["ray_head"]  # started once for the four simulations
+    assert head["start_wall_s"] > 0 and head["start_cpu_s"] > 0
+    assert result.stdout.count("Ray head started in ") == 1
     for kind in ("stats", "train"):
         rows = figures[kind]
         assert [r["sites"] for r in rows] == counts
