@@ -1,7 +1,8 @@
 """The training round's messages as Flower records, and the sites' replies read back.
 
-A ``train`` message carries the global weights (``arrays``, an ArrayRecord in
-the model's ``state_dict`` order) and ``config`` (ConfigRecord:
+A ``train`` message carries the global weights (``arrays``, an ArrayRecord
+holding one uint8 Array, ``weights-file``: the :mod:`shared.weights` file of the
+weights in the model's ``state_dict`` order) and ``config`` (ConfigRecord:
 ``harmonia-task`` = ``training``, the plan as JSON, project, round id, server
 round). An ``evaluate`` message (``harmonia-task`` = ``evaluation``) carries
 the same and asks only for the evaluation of the weights on the site's
@@ -14,7 +15,8 @@ carries:
 ``status``         ConfigRecord: ``ok``, ``site``, ``per_site``; per release ``kinds``,
                    ``bytes``, ``sha256``; per charged release ``epsilon``, ``delta``,
                    ``mechanism``; or ``error`` and ``message``
-``update``         ArrayRecord: exactly the arrays the egress gate released, in the model's
+``update``         ArrayRecord: one uint8 Array, ``weights-file``: the :mod:`shared.weights`
+                   file of exactly the arrays the egress gate released, in the model's
                    order (compressed as ``training.meta.compression`` says)
 ``training.meta``  ConfigRecord: ``guideline``, ``guideline_version``, ``compression``,
                    ``update`` (``delta`` or ``weights``)...
@@ -22,6 +24,15 @@ carries:
 ``evaluation``     MetricRecord: ``count`` and ``<figure>-sum`` of the received weights,
                    only where the site's policy released them (noised)
 =================  =======================================================================
+
+**One Array, not one per layer.** Flower 1.41 moves a message as objects, one
+HTTP request each (ServerApp → SuperLink, SuperLink → SuperNode → ClientApp
+and back), two objects per Array (the Array and its chunk): a 20-layer model
+sent per layer made ~47 requests per message and ~38 per reply, per node, each
+through the Fleet proxy — the largest part of a round's fixed cost on
+127.0.0.1. Packed into one weights file, a message is a handful of objects
+(Flower still chunks an Array above 5 MiB). A reply that names its arrays one
+by one (a node of an earlier version) is still read.
 """
 
 from __future__ import annotations
@@ -33,8 +44,11 @@ from typing import Any
 import numpy as np
 from flwr.app import Array, ArrayRecord, ConfigRecord, MetricRecord, RecordDict
 
+from shared.weights import decode_weights, encode_weights
+
 __all__ = [
     "EVALUATION",
+    "PACKED",
     "TASK_KEY",
     "TRAINING",
     "SiteReply",
@@ -47,14 +61,30 @@ TASK_KEY = "harmonia-task"
 TRAINING = "training"
 EVALUATION = "evaluation"
 
+PACKED = "weights-file"
+"""The one Array of ``arrays`` and ``update`` (the node's ``node.clientapp.training_records``)."""
+
 Arrays = dict[str, np.ndarray[Any, Any]]
+
+
+def packed(weights: Arrays) -> ArrayRecord:
+    """``weights`` as one uint8 Array: their :mod:`shared.weights` file."""
+    return ArrayRecord({PACKED: Array(np.frombuffer(encode_weights(weights), dtype=np.uint8))})
+
+
+def unpacked(record: ArrayRecord) -> Arrays:
+    """The named arrays of a packed record (or of one that names them one by one)."""
+    if set(record) == {PACKED}:
+        arrays, _ = decode_weights(record[PACKED].numpy().tobytes())
+        return arrays
+    return {name: array.numpy() for name, array in record.items()}
 
 
 def task_content(task: str, weights: Arrays, config: Mapping[str, Any]) -> RecordDict:
     """The content of a ``train``/``evaluate`` message: the weights and the task's config."""
     return RecordDict(
         {
-            "arrays": ArrayRecord({name: Array(array) for name, array in weights.items()}),
+            "arrays": packed(weights),
             "config": ConfigRecord({TASK_KEY: task, **dict(config)}),
         }
     )
@@ -122,7 +152,7 @@ def read_reply(default_site: str, content: RecordDict) -> SiteReply:
         reply.meta = dict(meta)
     update = content.array_records.get("update")
     if isinstance(update, ArrayRecord):
-        reply.update = {name: array.numpy() for name, array in update.items()}
+        reply.update = unpacked(update)
     for key, target in (("metrics", reply.metrics), ("evaluation", reply.evaluation)):
         record = content.metric_records.get(key)
         if isinstance(record, MetricRecord):

@@ -51,6 +51,7 @@ from flwr.common import (
 from flwr.compat.common import recorddict_compat as compat
 
 from node.clientapp.records import gated_records
+from node.clientapp.training_records import PACKED
 from node.egress import decode_payload
 from node.errors import EgressRefusedError, LearnError
 from node.learn.client import LearningClient
@@ -94,7 +95,10 @@ def _request(message: Message) -> tuple[dict[str, Any], bytes, bool]:
         record = message.content.array_records.get("arrays")
         if not isinstance(record, ArrayRecord):
             raise KeyError("the message carries no 'arrays' record (the global weights)")
-        weights = encode_weights({name: array.numpy() for name, array in record.items()})
+        if set(record) == {PACKED}:  # the weights file itself (one Array: few wire objects)
+            weights = record[PACKED].numpy().tobytes()
+        else:
+            weights = encode_weights({name: array.numpy() for name, array in record.items()})
     parameters = {key.replace("-", "_"): config[key] for key in _PARAMETERS if key in config}
     if _secure(message):
         parameters["secure"] = True
