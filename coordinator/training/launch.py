@@ -21,6 +21,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -201,7 +202,40 @@ def prepare_run(
     return PreparedRun(run_id, run_dir, request, config, paths)
 
 
-def _write_initial_weights(prepared: PreparedRun, *, in_child: bool) -> None:
+class _StoppedError(Exception):
+    """The follower was told to stop while a child process ran."""
+
+
+def _child(
+    command: list[str],
+    *,
+    timeout_s: float,
+    stop: threading.Event | None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` to its end; kill it and raise :class:`_StoppedError` once ``stop`` is set."""
+    with subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as child:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                out, err = child.communicate(timeout=0.2)
+            except subprocess.TimeoutExpired:
+                stopped = stop is not None and stop.is_set()
+                if stopped or time.monotonic() > deadline:
+                    child.kill()
+                    child.communicate()
+                    if stopped:
+                        raise _StoppedError from None
+                    raise
+                continue
+            return subprocess.CompletedProcess(command, child.returncode, out, err)
+
+
+def _write_initial_weights(
+    prepared: PreparedRun, *, in_child: bool, stop: threading.Event | None
+) -> None:
     target = prepared.run_dir / "initial.weights"
     if target.exists():
         return
@@ -210,12 +244,10 @@ def _write_initial_weights(prepared: PreparedRun, *, in_child: bool) -> None:
 
         target.write_bytes(initial_weights(prepared.request.plan))
         return
-    built = subprocess.run(
+    built = _child(
         [sys.executable, "-m", "coordinator.training.initial", str(prepared.run_dir)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+        timeout_s=600,
+        stop=stop,
     )
     if built.returncode != 0 or not target.exists():
         raise ConfigurationError(
@@ -224,38 +256,53 @@ def _write_initial_weights(prepared: PreparedRun, *, in_child: bool) -> None:
         )
 
 
-def launch_run(prepared: PreparedRun, registry: ModelRegistry, *, in_child: bool = False) -> float:
+def launch_run(
+    prepared: PreparedRun,
+    registry: ModelRegistry,
+    *,
+    in_child: bool = False,
+    stop: threading.Event | None = None,
+) -> float | None:
     """Write the initial weights and submit the run to the SuperLink with ``flwr run``.
 
     ``in_child``: build a fresh model in a child process (keeps torch out of
-    this one). A run that cannot be launched is recorded ``failed``. Returns
-    the :func:`time.monotonic` of the submission (the run's wall time counts from it).
+    this one). A run that cannot be launched is recorded ``failed``; one whose
+    launch ``stop`` cut short (the service shuts down) ``interrupted``, and
+    None is returned. Else returns the :func:`time.monotonic` of the
+    submission (the run's wall time counts from it).
 
     Raises
     ------
     ConfigurationError
         The initial model could not be built, or the SuperLink did not accept the run.
+    subprocess.TimeoutExpired
+        ``flwr run`` did not return within 120 s.
     """
+    app_dir = prepared.paths.root / "app-training"
     try:
-        _write_initial_weights(prepared, in_child=in_child)
+        _write_initial_weights(prepared, in_child=in_child, stop=stop)
+        shutil.copytree(_FAB_DIR, app_dir, dirs_exist_ok=True)
+        started = time.monotonic()
+        submitted = _child(
+            [
+                *(flower_executable("flwr"), "run", str(app_dir), CONNECTION),
+                *("--run-config", " ".join(f"{k}={_toml(v)}" for k, v in prepared.config.items())),
+                *("--format", "json"),
+            ],
+            env=flower_environment(prepared.paths.home),
+            timeout_s=120,
+            stop=stop,
+        )
+    except _StoppedError:
+        registry.end_run(
+            prepared.run_id,
+            RunStatus.INTERRUPTED,
+            "the coordinator stopped while the run was being launched; it did not start",
+        )
+        return None
     except ConfigurationError as error:
         registry.end_run(prepared.run_id, RunStatus.FAILED, str(error))
         raise
-    app_dir = prepared.paths.root / "app-training"
-    shutil.copytree(_FAB_DIR, app_dir, dirs_exist_ok=True)
-    started = time.monotonic()
-    submitted = subprocess.run(
-        [
-            *(flower_executable("flwr"), "run", str(app_dir), CONNECTION),
-            *("--run-config", " ".join(f"{k}={_toml(v)}" for k, v in prepared.config.items())),
-            *("--format", "json"),
-        ],
-        env=flower_environment(prepared.paths.home),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
     if submitted.returncode != 0:
         registry.end_run(prepared.run_id, RunStatus.FAILED, "the SuperLink did not accept the run")
         raise ConfigurationError(

@@ -58,4 +58,5 @@ def run_training(
     with open_coordinator(settings) as runtime:
         prepared = prepare_run(settings, runtime.models, request, started_by="round train")
         started = launch_run(prepared, runtime.models)
+        assert started is not None  # only a stop event cuts a launch short
         return follow_run(runtime.models, prepared, started=started, progress=progress)

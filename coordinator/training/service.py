@@ -163,7 +163,9 @@ class TrainingService:
             self._executor(prepared, self._stop)
         except Exception as error:  # recorded, never left running
             _log.warning("training run %s failed: %s", prepared.run_id, error)
-            self._registry.end_run(prepared.run_id, RunStatus.FAILED, str(error))
+            self._registry.end_run(
+                prepared.run_id, RunStatus.FAILED, f"{type(error).__name__}: {error}"
+            )
         else:
             run = self._registry.run(prepared.run_id)
             if run.status is RunStatus.RUNNING:
@@ -172,10 +174,11 @@ class TrainingService:
                 )
 
     def _launch_and_follow(self, prepared: PreparedRun, stop: threading.Event) -> None:
-        started = launch_run(prepared, self._registry, in_child=True)
-        follow_run(self._registry, prepared, started=started, stop=stop)
+        started = launch_run(prepared, self._registry, in_child=True, stop=stop)
+        if started is not None:  # None: stopped while launching, recorded interrupted
+            follow_run(self._registry, prepared, started=started, stop=stop)
 
-    def close(self, timeout_s: float = 30.0) -> None:
+    def close(self, timeout_s: float = 10.0) -> None:
         """Stop following (the service shuts down); the run in progress ends ``interrupted``."""
         self._stop.set()
         thread = self._thread

@@ -29,6 +29,7 @@ from coordinator.training import (
     PreparedRun,
     TrainingRequest,
     follow_run,
+    launch_run,
     prepare_run,
     process_alive,
     run_owner,
@@ -175,3 +176,15 @@ def test_a_stopped_follower_ends_the_run_interrupted(
         result = follow_run(coordinator.models, prepared, started=0.0, stop=stop)
     assert result["status"] == "interrupted" and "coordinator stopped" in result["message"]
     assert coordinator.models.run(prepared.run_id).status is RunStatus.INTERRUPTED
+
+
+def test_a_launch_cut_short_by_the_service_stopping_ends_interrupted(
+    coordinator_settings: CoordinatorSettings, coordinator: CoordinatorRuntime
+) -> None:
+    prepared = _prepared(coordinator_settings, coordinator, _closed_port())
+    stop = threading.Event()
+    stop.set()  # the service shuts down while the child builds the initial model
+    assert launch_run(prepared, coordinator.models, in_child=True, stop=stop) is None
+    run = coordinator.models.run(prepared.run_id)
+    assert run.status is RunStatus.INTERRUPTED and "did not start" in run.message
+    assert not (prepared.run_dir / "initial.weights").exists()
