@@ -122,6 +122,35 @@ class NodeSettings(BaseSettings):
         "the first goes about 5 s after serve starts, errors back off from 30 s.",
     )
 
+    # Flower: how the SuperNode runs (enrolled nodes; node.supernode_launcher).
+    flower_supernode_launcher: bool = Field(
+        default=True,
+        description="Run Flower's SuperNode through Harmonia's launcher (shorter waits, a "
+        "lighter ClientApp process, rejoining at once after a kill); false: Flower's own "
+        "flower-supernode, unadjusted (e.g. if the launcher refuses an unexpected Flower).",
+    )
+    flower_poll_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        le=3,
+        description="Seconds between the SuperNode's pulls for the next message while the node "
+        "takes part in a run (it received a message in the last 5 min); an idle node pulls "
+        "every 3 s, Flower's default. Each pull is one request to the consortium's SuperLink.",
+    )
+
+    # AI drafts in the background (enrolled nodes: the learning service runs them).
+    background_drafts: bool = Field(
+        default=True,
+        description="Whether serve runs the newest pulled model on the open tasks of projects "
+        "whose drafts are on, as studies arrive and when a newer model is pulled "
+        "(false: only 'harmonia-node assist run' makes drafts).",
+    )
+    background_drafts_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="Seconds between the background drafts' looks for unscored open tasks.",
+    )
+
     # Fault injection for the robust-aggregation tests (development profile only).
     fault_corrupt_updates: str | None = Field(
         default=None,

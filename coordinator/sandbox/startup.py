@@ -95,6 +95,9 @@ def start_node(
             "HARMONIA_NODE_BOOTSTRAP_TOKEN": admin_token,
             "HARMONIA_NODE_SESSION_COOKIE_SECURE": "false",
             "HARMONIA_NODE_GUIDELINE_SYNC_MINUTES": str(GUIDELINE_SYNC_MINUTES),
+            # step 9 shows 'assist run' and counts its drafts: serve's background drafts
+            # would predict the drafts project first and leave that run nothing to do
+            "HARMONIA_NODE_BACKGROUND_DRAFTS": "false",
         },
     )
     services.append(node)

@@ -7,10 +7,15 @@ drafts that only the reader can turn into their own annotation
 model version (:class:`TrackingService`); tasks are ranked by model
 uncertainty and predicted disagreement (:mod:`node.assist.ranking`), which
 sets worklist priority when the project asks for it (:class:`SettingsService`).
+``harmonia-node serve`` makes drafts in the background with the newest pulled
+model (:class:`BackgroundDrafts`, which hands the work to the learning
+service's :class:`DraftWorker`).
 No FastAPI and no torch here: :mod:`node.assist.torch_predictor` is the one
 module that imports torch, and only the runner's callers import it.
 """
 
+from node.assist.background import BackgroundDrafts, DraftPass
+from node.assist.catalog import PulledVersion, model_for_project, pulled_versions
 from node.assist.errors import (
     AnchoringNotAcknowledgedError,
     AssistError,
@@ -49,6 +54,7 @@ from node.assist.scores import ScoreService
 from node.assist.service import AssistService
 from node.assist.tracking import ModelTracking, TrackingService
 from node.assist.volumes import task_volume
+from node.assist.worker import DraftWorker
 
 __all__ = [
     "AnchoringNotAcknowledgedError",
@@ -56,7 +62,10 @@ __all__ = [
     "AssistRunner",
     "AssistService",
     "AssistSettings",
+    "BackgroundDrafts",
+    "DraftPass",
     "DraftPayload",
+    "DraftWorker",
     "EditMismatchError",
     "LabelFigures",
     "ModelMismatchError",
@@ -73,6 +82,7 @@ __all__ = [
     "ProposalResolvedError",
     "ProposalService",
     "ProposalStatus",
+    "PulledVersion",
     "RankingWeights",
     "RunOptions",
     "RunRecord",
@@ -87,8 +97,10 @@ __all__ = [
     "label_figures",
     "mask_disagreement",
     "mask_uncertainty",
+    "model_for_project",
     "priority_of",
     "proposals_from",
+    "pulled_versions",
     "score_task",
     "task_volume",
 ]

@@ -45,7 +45,13 @@ from node.assist.ranking import (
     score_task,
 )
 from node.assist.records import ModelRef, RunRecord, TaskScore
-from node.assist.tables import ProposalRow, ResolutionRow, RunRow, ScoreRow
+from node.assist.tables import (
+    AssistSettingsRow,
+    ProposalRow,
+    ResolutionRow,
+    RunRow,
+    ScoreRow,
+)
 from node.assist.volumes import task_volume
 from node.errors import NodeError, ValidationFailedError
 from node.store import InstanceStore
@@ -188,6 +194,24 @@ class AssistRunner:
                 skipped["over_limit"] = len(todo) - options.limit
                 todo = todo[: options.limit]
             return row.id, guideline, todo, skipped
+
+    def pending(self, project: str, model: ModelRef) -> int:
+        """How many open tasks of ``project`` this model version has not scored yet."""
+        return len(self._plan(project, model, RunOptions())[2])
+
+    def projects_with_drafts(self) -> list[tuple[str, str]]:
+        """``(project, guideline name)`` of every project whose drafts are on."""
+        with self._work.read() as session:
+            rows = session.execute(
+                select(ProjectRow.name, ProjectRow.guideline_version_id)
+                .join(AssistSettingsRow, AssistSettingsRow.project_id == ProjectRow.id)
+                .where(AssistSettingsRow.preannotation.is_(True))
+                .order_by(ProjectRow.id)
+            ).all()
+            return [
+                (name, self._guidelines.by_id(session, version_id).guideline.name)
+                for name, version_id in rows
+            ]
 
     def run(
         self,

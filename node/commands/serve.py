@@ -123,14 +123,31 @@ def run(args: argparse.Namespace) -> int:
         if health is not None:
             health.start()
             print(f"  Health:   reported every {settings.health_report_minutes:g} min", flush=True)
-        supernode = supernode_for(settings.data_dir)
+        supernode = supernode_for(
+            settings.data_dir,
+            poll_s=settings.flower_poll_seconds if settings.flower_supernode_launcher else None,
+        )
         learning = learning_service_for(settings.data_dir) if supernode is not None else None
+        drafts = None
         if learning is not None:
             learning.start()
             readiness.add(
                 "learning_service", process_probe(lambda: learning.pid, "the learning service")
             )
             print(f"  Learning: service on {settings.data_dir / 'learn'}", flush=True)
+            if settings.background_drafts:
+                from node.assist import AssistService, BackgroundDrafts
+
+                assist = AssistService(runtime.annotation, runtime.store)
+                drafts = BackgroundDrafts(
+                    settings.data_dir, assist.runner, interval_s=settings.background_drafts_seconds
+                )
+                drafts.start()
+                print(
+                    f"  Drafts:   every {settings.background_drafts_seconds:g} s with the newest "
+                    "pulled model (projects with drafts on)",
+                    flush=True,
+                )
         if supernode is not None:
             supernode.start()
             readiness.add("supernode", process_probe(lambda: supernode.pid, "the SuperNode"))
@@ -139,8 +156,11 @@ def run(args: argparse.Namespace) -> int:
                 flush=True,
             )
         try:
+            _stop_on_sigterm()
             server.run()
         finally:
+            if drafts is not None:
+                drafts.stop()
             if guideline_sync is not None:
                 guideline_sync.stop()
             if health is not None:
@@ -152,3 +172,21 @@ def run(args: argparse.Namespace) -> int:
             if scp is not None:
                 scp.stop()
     return ExitCode.OK if server.started else ExitCode.FAILED
+
+
+def _stop_on_sigterm() -> None:
+    """Have SIGTERM end ``serve`` through its ``finally``: the SuperNode and services stop cleanly.
+
+    uvicorn handles SIGTERM while it serves, then restores the handler it found
+    and raises the signal again; with Python's default (terminate at once) the
+    process died there, its SuperNode was killed with it (never deactivated on
+    the SuperLink, so a restart waited ~60 s to be let in) and the learning
+    service and SCP were not stopped. This handler makes that second SIGTERM a
+    ``SystemExit(0)`` instead.
+    """
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(ExitCode.OK)
+
+    signal.signal(signal.SIGTERM, stop)

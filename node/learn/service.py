@@ -10,7 +10,9 @@ can ask it for work. Requests are served one at a time, in order.
 Work (:class:`node.learn.round_work.RoundWork`): ``train`` (load the global
 weights into the plan's model, train on the local consensus, release the
 update through the egress gate, answer the gate's bytes) and ``evaluate``
-(the global weights on the local validation consensus). Models stay built
+(the global weights on the local validation consensus); and ``assist``
+(:class:`node.assist.worker.DraftWorker`: a pulled model's drafts on a
+project's open tasks, which ``serve``'s background drafts ask for). Models stay built
 between rounds, keyed by the plan, so a round pays only for its compute — the
 Flower ClientApp (:mod:`node.clientapp.training`) stays torch-free and starts
 in a fraction of a second.
@@ -166,11 +168,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, required=True)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    from node.assist.worker import DraftWorker
     from node.learn.round_work import RoundWork  # imports torch: only in the service process
 
     work = RoundWork(args.data_dir.resolve())
+    drafts = DraftWorker(args.data_dir.resolve())
     server = LearningServer(
-        args.data_dir.resolve(), {"train": work.train, "evaluate": work.evaluate}
+        args.data_dir.resolve(),
+        {"train": work.train, "evaluate": work.evaluate, "assist": drafts.run},
     )
     server.bind()
 
@@ -180,7 +185,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     _log.info("learning service of %s listening on %s", args.data_dir, server.path)
-    server.serve_forever()
+    try:
+        server.serve_forever()
+    finally:
+        drafts.close()
     return 0
 
 
