@@ -22,7 +22,15 @@ simulated readers. The runs go in this order on it:
    (``model_update`` to the secure sum, charged) and masked (the protocol
    traffic ledgered as ``secure_aggregation``); the coordinator unmasks only
    the mean; the final model is better than the initial one on the sites'
-   validation consensus.
+   validation consensus;
+4. one round started through the admin API (``POST /api/v1/training/runs``, as
+   the dashboard starts it) and run by the serving coordinator in the
+   background, followed to its registered model;
+5. last, since it restarts the coordinator: a 3-round run whose coordinator is
+   killed (SIGKILL) and started again after round 1 ends ``interrupted`` with
+   its rounds and no model version, the nodes rejoin and the next run
+   completes; north pulls that model (its plan comes with it) and its serve
+   drafts with it in the background on a new single-reader project.
 
 East starts with the fault injection (the first run's), so in this order the
 only restart is the one the DP run makes; a test run alone restarts east with
@@ -37,6 +45,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -45,6 +54,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 from sqlalchemy import create_engine
@@ -319,6 +329,74 @@ def test_three_nodes_train_under_secagg_with_dp(federation: Federation, tmp_path
     assert math.isfinite(after) and after < before, (before, after)
 
 
+def _admin_api(federation: Federation) -> httpx.Client:
+    """A coordinator-admin client of the federation's admin API (a token made for it)."""
+    log = (federation.logs / "coordinator.log").read_text(errors="replace")
+    match = re.search(r"admin API:\s+(http://127\.0\.0\.1:\d+)/api/v1", log)
+    assert match is not None, log
+    created = cli(
+        "coordinator.cli",
+        *("token", "create", "--user", "trainer", "--role", "coordinator-admin"),
+        *("--data-dir", str(federation.coordinator_dir)),
+    )
+    token = re.search(r"hca_\S+", created.stdout)
+    assert token is not None, created.stdout
+    return httpx.Client(
+        base_url=match.group(1),
+        headers={"Authorization": f"Bearer {token.group(0)}"},
+        timeout=120,
+    )
+
+
+def test_a_run_started_through_the_admin_api_trains_and_registers(
+    federation: Federation,
+) -> None:
+    """One round, started as the dashboard starts it; the service runs it in the background."""
+    federation.use_settings("east", {})
+    federation.wait_ready()
+    body = {
+        "plan": PLAN,
+        "project": PROJECT,
+        "rounds": 1,
+        "min_sites": 3,
+        "wait_nodes_s": 60,
+        "reply_timeout_s": 400,
+    }
+    with _admin_api(federation) as api:
+        refused = api.post(
+            "/api/v1/training/runs",
+            json={**body, "aggregation": "krum", "secure_aggregation": True},
+        )
+        assert refused.status_code == 422 and "individual update" in refused.json()["detail"]
+        started = api.post("/api/v1/training/runs", json=body)
+        assert started.status_code == 202, started.text
+        run_id = started.json()["run_id"]
+        # one run at a time (this one builds its model and reaches three nodes first)
+        busy = api.post("/api/v1/training/runs", json=body)
+        assert busy.status_code == 409 and busy.json()["error"] == "TrainingRunActiveError"
+        end = time.monotonic() + 1200
+        while (run := api.get(f"/api/v1/training/runs/{run_id}").json())["status"] == "running":
+            assert time.monotonic() < end, f"{run}\n{federation.diagnostics()}"
+            time.sleep(1)
+        assert run["status"] == "completed", f"{run}\n{federation.diagnostics()}"
+        assert api.get("/api/v1/training/runs").json()["in_progress"] is None
+    (entry,) = run["history"]
+    assert entry["answered"] == sorted(SITES) and entry["missing"] == []
+    assert sum(entry["bytes"].values()) > 0 and entry["train_loss"] is not None
+    assert run["rounds_completed"] == 1 and run["model_version"] is not None
+    settings = CoordinatorSettings(data_dir=federation.coordinator_dir, fsync=False)
+    with open_coordinator(settings) as runtime:
+        version = runtime.models.get("lesion-seg", run["model_version"])
+    assert version.run_id == run_id and version.sites == tuple(sorted(SITES))
+    for site in SITES:
+        updates = [
+            e
+            for e in _ledger(federation.node_dirs[site], run_id)
+            if e.kind == "model_update" and e.outcome == Outcome.RELEASED
+        ]
+        assert len(updates) == 1 and updates[0].epsilon and updates[0].epsilon > 0, site
+
+
 def test_a_coordinator_restarted_mid_run_ends_the_run_interrupted(
     federation: Federation, tmp_path: Path
 ) -> None:
@@ -380,3 +458,57 @@ def test_a_coordinator_restarted_mid_run_ends_the_run_interrupted(
     assert after["status"] == "completed" and after["history"][0]["answered"] == sorted(SITES)
     with open_coordinator(settings) as runtime:
         assert runtime.models.run(after["run_id"]).model_version == after["model"]["version"]
+
+    # the pulled version carries its plan, and north's serve drafts with it in the background
+    north = federation.node_dirs["north"]
+    pulled = json.loads(cli("node.cli", "model", "pull", "--data-dir", str(north)).stdout)
+    assert pulled["version"] == after["model"]["version"] and pulled["plan"]["name"] == "lesion-seg"
+    record = json.loads(Path(pulled["path"]).with_suffix(".json").read_text())
+    assert record["plan"] == pulled["plan"] and record["project"] == PROJECT
+    _expect_background_drafts(north, f"lesion-seg@{pulled['version']}", pulled["sha256"])
+
+
+def _expect_background_drafts(data_dir: Path, model: str, sha256: str) -> None:
+    """A single-reader project over the node's studies gets the pulled model's drafts from serve.
+
+    The node's ``serve`` (background drafts on by default) finds the project's open tasks
+    unscored by the newest pulled version and has its learning service predict them.
+    """
+    from node.annotate import AnnotationService, ProjectSpec, SeriesQuery
+    from node.assist import AssistService
+    from node.assist.worker import BACKGROUND_ACTOR
+    from node.runtime import open_node
+    from node.settings import NodeSettings
+
+    settings = NodeSettings(data_dir=data_dir, fsync=False, ingest_workers=0)
+    with open_node(settings) as runtime:  # beside the serving node, as the CLI does
+        AnnotationService(runtime.engine, runtime.store, audit=runtime.audit).projects.create(
+            ProjectSpec(
+                name="drafts",
+                guideline_name="lesion-seg",
+                guideline_version="1",
+                query=SeriesQuery(modality="CT"),
+                readers=("sam",),
+                readers_per_task=1,
+            ),
+            created_by="admin",
+        )
+    on = cli("node.cli", "assist", "settings", "--data-dir", str(data_dir), "--project", "drafts")
+    assert "drafts off" in on.stdout  # nothing runs before a project manager turns them on
+    cli(
+        "node.cli",
+        *("assist", "settings", "--data-dir", str(data_dir), "--project", "drafts"),
+        *("--preannotation", "on"),
+    )
+    end = time.monotonic() + 600
+    while True:
+        with open_node(settings) as runtime:
+            runs = AssistService(runtime.annotation, runtime.store).scores.runs("drafts")
+        predicted = sum(r.tasks_predicted for r in runs)
+        if predicted >= 4:  # the project's 4 open tasks (one per study)
+            break
+        assert time.monotonic() < end, f"background drafts never ran: {runs}"
+        time.sleep(1)
+    assert {r.started_by for r in runs} == {BACKGROUND_ACTOR}
+    assert {r.model.key for r in runs} == {model} and {r.model.sha256 for r in runs} == {sha256}
+    assert predicted == 4 and all(r.finished_at is not None for r in runs)
