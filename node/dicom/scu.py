@@ -18,6 +18,7 @@ hands such a response back to ``send_c_store`` (:func:`keep_responses`).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,11 +33,13 @@ from pynetdicom.association import Association
 from pynetdicom.events import EventHandlerType
 
 from node.dicom.scp import set_tcp_nodelay
-from node.errors import RemoteSourceError
+from node.errors import FAILURE_OUT_OF_RESOURCES, RemoteSourceError
 
 __all__ = ["MAX_CONTEXTS_PER_ASSOCIATION", "StoreItem", "keep_responses", "send_files"]
 
 _log = logging.getLogger(__name__)
+
+_BUSY_PAUSE_S = 1.0
 
 MAX_CONTEXTS_PER_ASSOCIATION = 128
 """PS3.8 §9.3.2.2: presentation context IDs are odd numbers 1-255."""
@@ -61,6 +64,7 @@ def send_files(
     called_ae: str = "HARMONIA",
     tcp_nodelay: bool = True,
     timeout: float = 30.0,
+    busy_retries: int = 5,
 ) -> list[int]:
     """Send instances with C-STORE; returns each one's DIMSE status, in input order.
 
@@ -80,6 +84,10 @@ def send_files(
         to show what it costs.
     timeout
         Seconds for the association, each DIMSE exchange and the network.
+    busy_retries
+        Times an instance answered 0xA700 (out of resources: a Harmonia node
+        says "node busy, send it again" when it could not store it in time)
+        is sent again, a second apart, before its status is returned.
 
     Returns
     -------
@@ -104,6 +112,7 @@ def send_files(
                 called_ae=called_ae,
                 tcp_nodelay=tcp_nodelay,
                 timeout=timeout,
+                busy_retries=busy_retries,
             )
         )
     return [statuses[p.index] for p in planned]
@@ -162,6 +171,7 @@ def _send_batch(
     called_ae: str,
     tcp_nodelay: bool,
     timeout: float,
+    busy_retries: int,
 ) -> dict[int, int]:
     ae = AE(ae_title=ae_title)
     ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = timeout
@@ -178,16 +188,24 @@ def _send_batch(
             raise RemoteSourceError(_refusal(assoc, peer, ae_title), source=peer)
         keep_responses(assoc)
         statuses: dict[int, int] = {}
+        message_id = 0
         for planned in batch:
             dataset = _load(planned.item)
-            response = assoc.send_c_store(dataset, msg_id=planned.index % 0xFFFF + 1)
-            if "Status" not in response:
-                raise RemoteSourceError(
-                    f"{peer} sent no C-STORE response for item {planned.index} (timeout "
-                    "or aborted association); see the SCP's log",
-                    source=peer,
-                )
-            statuses[planned.index] = int(response.Status)
+            for attempt in range(busy_retries + 1):
+                if attempt:
+                    time.sleep(_BUSY_PAUSE_S)
+                message_id = message_id % 0xFFFF + 1
+                response = assoc.send_c_store(dataset, msg_id=message_id)
+                if "Status" not in response:
+                    raise RemoteSourceError(
+                        f"{peer} sent no C-STORE response for item {planned.index} (timeout "
+                        "or aborted association); see the SCP's log",
+                        source=peer,
+                    )
+                statuses[planned.index] = int(response.Status)
+                if statuses[planned.index] != FAILURE_OUT_OF_RESOURCES:
+                    break
+                _log.info("%s is busy (0xA700) for item %d; sending it again", peer, planned.index)
         return statuses
     finally:
         if assoc.is_established:

@@ -148,7 +148,9 @@ def test_a_locked_store_is_answered_busy_in_time_and_the_retry_stores_once(
     other_writer = sqlite3.connect(process.data_dir / "node.sqlite3", isolation_level=None)
     try:
         other_writer.execute("BEGIN IMMEDIATE")  # holds the write lock past the busy timeout
-        statuses = send_files(files[:1], host="127.0.0.1", port=dicom_port, ae_title="LOCKSCU")
+        statuses = send_files(
+            files[:1], host="127.0.0.1", port=dicom_port, ae_title="LOCKSCU", busy_retries=0
+        )
     finally:
         other_writer.execute("ROLLBACK")
         other_writer.close()

@@ -202,7 +202,9 @@ def test_an_instance_not_stored_in_time_is_answered_busy(caplog: Any) -> None:
     try:
         server.start()
         with caplog.at_level(logging.WARNING, logger="node.dicom"):
-            statuses = send_files([ct], host="127.0.0.1", port=server.port, ae_title="SLOWPACS")
+            statuses = send_files(
+                [ct], host="127.0.0.1", port=server.port, ae_title="SLOWPACS", busy_retries=0
+            )
         assert statuses == [0xA700]  # answered, not left hanging: the sender retries
         gated.gate.set()
         assert send_files([ct], host="127.0.0.1", port=server.port, ae_title="SLOWPACS") == [0]

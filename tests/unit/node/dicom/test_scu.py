@@ -11,6 +11,8 @@ from pynetdicom.association import Association
 from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.sop_class import CTImageStorage  # type: ignore[attr-defined]
 
+from node.dicom.ingest import IngestOutcome
+from node.dicom.ingest_deadline import late_outcome
 from node.dicom.scp import StoreScp
 from node.dicom.scu import (
     MAX_CONTEXTS_PER_ASSOCIATION,
@@ -102,3 +104,30 @@ def test_kept_responses_go_back_to_the_waiting_sender(association: Association) 
     response = _store_response(7)
     association._serve_request(response, 1)
     assert association.dimse.get_msg(block=False) == (1, response)
+
+
+class BusyOnce(FakeIngest):
+    """Answers 'node busy' (0xA700) to the first instance, then stores as usual."""
+
+    def ingest_bytes(
+        self, data: bytes, *, source: str, expected_study_uid: str | None = None
+    ) -> IngestOutcome:
+        if not self.calls:
+            self.calls.append((data, source))
+            return late_outcome(8, queued=False)
+        return super().ingest_bytes(data, source=source)
+
+
+@pytest.mark.parametrize(("retries", "statuses", "calls"), [(5, [0], 2), (0, [0xA700], 1)])
+def test_a_busy_answer_is_sent_again(retries: int, statuses: list[int], calls: int) -> None:
+    busy = BusyOnce()
+    with StoreScp(busy, ae_title="HARMONIA", port=0) as scp:
+        answered = send_files(
+            [pydicom_file("CT_small.dcm")],
+            host="127.0.0.1",
+            port=scp.port,
+            ae_title="SCU",
+            busy_retries=retries,
+        )
+    assert answered == statuses
+    assert len(busy.calls) == calls
