@@ -211,3 +211,67 @@ def test_flower_processes_get_the_hardened_environment(coordinator: Coordinator)
     for name, value in FLOWER_HARDENING.items():
         assert environ[name] == value
     assert environ["FLWR_HOME"] == str(coordinator.data_dir / "flower" / "home")
+
+
+def _flower_runs(coordinator: Coordinator) -> list[dict[str, object]]:
+    """The SuperLink's runs, as ``flwr ls`` lists them."""
+    listed = subprocess.run(
+        [flower_executable("flwr"), "ls", "harmonia", "--format", "json"],
+        capture_output=True,
+        text=True,
+        env=flower_environment(coordinator.data_dir / "flower" / "home"),
+        timeout=120,
+        check=False,
+    )
+    try:
+        runs: list[dict[str, object]] = json.loads(listed.stdout)["runs"]
+    except (ValueError, KeyError):
+        return []
+    return runs
+
+
+def test_a_run_in_progress_ends_interrupted_when_the_coordinator_stops(
+    coordinator: Coordinator,
+) -> None:
+    """Last in the module: it stops the coordinator (SIGTERM, as an operator's restart does)."""
+    from coordinator.models import RunStatus
+    from coordinator.runtime import open_coordinator
+    from coordinator.settings import CoordinatorSettings
+
+    created = coordinator.cli(
+        "coordinator.cli",
+        *("token", "create", "--user", "trainer", "--role", "coordinator-admin"),
+        *("--data-dir", str(coordinator.data_dir)),
+    )
+    token = re.search(r"hca_\S+", created.stdout)
+    assert token is not None, created.stdout
+    plan = {
+        "name": "seg",
+        "task": "segmentation",
+        "labels": ["lesion"],
+        "model": {"features": [4, 8], "groups": 4},
+        "input": {"size": 32},
+    }
+    with httpx.Client(
+        base_url=coordinator.url,
+        headers={"Authorization": f"Bearer {token.group(0)}"},
+        timeout=120,
+    ) as api:
+        # no node will come: the ServerApp waits for one, the service follows the run
+        body = {"plan": plan, "project": "p", "rounds": 2, "expected_nodes": 1}
+        started = api.post("/api/v1/training/runs", json={**body, "wait_nodes_s": 900})
+        assert started.status_code == 202, started.text
+        run_id = started.json()["run_id"]
+    end = time.monotonic() + 300
+    while not any("running" in str(r.get("status", "")).lower() for r in _flower_runs(coordinator)):
+        assert time.monotonic() < end, (coordinator.data_dir.parent / "coordinator.log").read_text()
+        time.sleep(1)
+
+    coordinator.process.terminate()  # SIGTERM: the service shuts down
+    coordinator.process.wait(timeout=120)
+    settings = CoordinatorSettings(data_dir=coordinator.data_dir, fsync=False)
+    with open_coordinator(settings) as runtime:
+        run = runtime.models.run(run_id)
+    assert run.status is RunStatus.INTERRUPTED, run
+    assert "the coordinator stopped after 0 round(s)" in run.message
+    assert run.ended_at is not None and run.model_version is None
