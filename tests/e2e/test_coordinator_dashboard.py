@@ -360,6 +360,9 @@ def test_a_viewer_reads_but_cannot_author(page: Any, consortium: Consortium) -> 
     page.get_by_role("link", name="Sites").click()
     page.locator("#sites-summary").wait_for()
     assert page.get_by_role("heading", name="Add a site").count() == 0
+    page.get_by_role("link", name="Training").click()
+    page.get_by_role("heading", name="Training runs").wait_for()
+    assert page.get_by_role("heading", name="Start a training run").count() == 0
 
 
 def test_a_wrong_token_is_refused_with_the_reason(page: Any, consortium: Consortium) -> None:
