@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -222,6 +223,18 @@ def ray_head(root: Path, deadline_s: float = 600, attempts: int = 3) -> Iterator
     raise RuntimeError(f"the Ray head did not start:\n{log.read_text()[-4000:]}")
 
 
+def _terminate_with_parent() -> None:
+    """In the child, before exec: get SIGTERM when this process dies, even by SIGKILL (Linux).
+
+    A benchmark killed from outside (a test's timeout) then leaves no Ray head
+    or measurement child behind; the head's SIGTERM stops the processes it started.
+    """
+    if sys.platform == "linux":
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def _start_head(
     root: Path, temp_dir: Path, port: int, attempt: int
 ) -> tuple[subprocess.Popen[bytes], Path]:
@@ -231,12 +244,17 @@ def _start_head(
         *("--node-ip-address", "127.0.0.1", "--port", str(port)),
         *("--num-cpus", str(os.cpu_count() or 1), "--num-gpus", "0"),
         *("--dashboard-agent-listen-port", str(_free_port())),
+        *("--ray-client-server-port", str(_free_port())),
         *("--temp-dir", str(temp_dir)),
     ]
     log = root / f"ray-head-{attempt}.log"
     with open(log, "wb") as handle:
         process = subprocess.Popen(
-            command, stdout=handle, stderr=subprocess.STDOUT, env=_environment(root / "flwr-home")
+            command,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            env=_environment(root / "flwr-home"),
+            preexec_fn=_terminate_with_parent,
         )
     return process, log
 
@@ -276,7 +294,13 @@ def measure(
     cpu = [0.0]
     started = time.perf_counter()
     with open(log, "w") as handle:
-        child = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env)
+        child = subprocess.Popen(
+            command,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            env=env,
+            preexec_fn=_terminate_with_parent,
+        )
         stop = threading.Event()
 
         def sample() -> None:
