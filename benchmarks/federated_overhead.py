@@ -7,15 +7,21 @@ and one ``harmonia-coordinator round train`` run per configuration:
 
 ``before``
     Flower's defaults for the round itself: ``grid.send_and_receive`` (3 s
-    polls), and the ClientApp doing the torch work in its own per-message
+    polls), the ClientApp doing the torch work in its own per-message
     ``flwr-clientapp`` process (``--in-process``: torch imported, data
-    loaded, model built per message). The SuperExecs keep Harmonia's 0.2 s
-    task poll (``FLWR_SUPEREXEC_TASK_POLL_INTERVAL``, Flower's default 1 s
-    costs up to 0.8 s more per message and side) — the harness starts every
-    Flower process through ``shared.flower_process``.
+    loaded, model built per message), and Flower's own ``flower-supernode``
+    (its 3 s between pulls and 0.5 s looks for the reply; the nodes are
+    restarted with ``HARMONIA_NODE_FLOWER_SUPERNODE_LAUNCHER=false`` for this
+    run, which goes last). The SuperExecs keep Harmonia's 0.2 s task poll
+    (``FLWR_SUPEREXEC_TASK_POLL_INTERVAL``, Flower's default 1 s costs up to
+    0.8 s more per message and side) — the harness starts every Flower
+    process through ``shared.flower_process``.
 ``after``
     The product path: push + 0.1 s pull loop, torch-free ClientApp, the
-    node's persistent learning service (torch, data and model kept loaded).
+    node's persistent learning service (torch, data and model kept loaded),
+    and the node's SuperNode launcher (``node.supernode_launcher``: 0.5 s
+    between pulls during a run, 0.05 s looks for the reply, the ClientApp
+    process started without the SuperNode's imports).
 ``after-secagg``
     The same under SecAgg+ (4 protocol stages, FastGrid 0.1 s polls).
 ``local``
@@ -23,6 +29,16 @@ and one ``harmonia-coordinator round train`` run per configuration:
     data in this process, with DP-SGD and without it (the egress gate
     releases no model update without DP, so a federated round without DP
     does not exist; DP changes only the compute).
+
+**Restarting a node** (between ``after-secagg`` and ``before``): ``east`` is
+stopped with SIGTERM and started again, killed with SIGKILL and started again,
+and its SuperNode alone is killed (its supervision starts it again after 3 s,
+well before its registration's heartbeat lapses); each time the seconds until
+the node is healthy and until its SuperNode is let in by the SuperLink, how
+many SuperNode starts the SuperLink refused in between (a registration left
+online by a SuperNode that did not leave is refused until its heartbeat lapses,
+up to 60 s), and whether the launcher found and deactivated such a stale
+registration (``stale_deactivated``).
 
 **Fixed cost of a round** = the round's wall time on the ServerApp minus the
 slowest site's compute, which each node measures inside its learning service
@@ -45,8 +61,11 @@ three runs' processes, not their training.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -65,10 +84,15 @@ from tests.support.learn_sites import PROJECT, default_recipes, prepare_learning
 SITES = ("north", "south", "east")
 PLAN = tiny_plan(name="overhead-seg")
 CONFIGS: dict[str, dict[str, Any]] = {
-    "after": {"args": [], "privacy": True},
-    "after-secagg": {"args": ["--secure-aggregation"], "privacy": True},
-    "before": {"args": ["--exchange", "send-and-receive", "--in-process"], "privacy": True},
+    "after": {"args": [], "privacy": True, "node_env": {}},
+    "after-secagg": {"args": ["--secure-aggregation"], "privacy": True, "node_env": {}},
+    "before": {
+        "args": ["--exchange", "send-and-receive", "--in-process"],
+        "privacy": True,
+        "node_env": {"HARMONIA_NODE_FLOWER_SUPERNODE_LAUNCHER": "false"},
+    },
 }
+"""``before`` runs last: it restarts the nodes with Flower's own SuperNode."""
 
 
 def _prepare(cases: int):  # type: ignore[no-untyped-def]
@@ -141,6 +165,8 @@ def _run(federation: Federation, root: Path, name: str, rounds: int) -> dict[str
         plan.pop("privacy")
     plan_path = root / f"plan-{name}.json"
     plan_path.write_text(json.dumps(plan))
+    for site in SITES:  # restarted only when the configuration needs other settings
+        federation.use_settings(site, config["node_env"])
     pids = [federation.coordinator.pid, *(p.pid for p in federation.nodes.values())]
     cpu_before = _cpu_seconds(pids)
     started = time.perf_counter()
@@ -193,19 +219,80 @@ def _run(federation: Federation, root: Path, name: str, rounds: int) -> dict[str
     }
 
 
+REJOINS = ("graceful", "killed", "supernode-killed")
+"""How ``east`` is restarted between the runs: SIGTERM to its ``serve``, SIGKILL to its
+``serve``, SIGKILL to its SuperNode alone (its supervision starts it again 3 s later)."""
+
+
+def _supernode_pid(federation: Federation, site: str) -> int:
+    import psutil
+
+    for child in psutil.Process(federation.nodes[site].pid).children(recursive=True):
+        if "node.supernode_launcher" in child.cmdline():
+            return int(child.pid)
+    raise SystemExit(f"{site}'s SuperNode launcher process was not found")
+
+
+def _rejoin(federation: Federation, site: str, kind: str) -> dict[str, float | int]:
+    """Restart ``site``'s node; seconds until it is healthy and its SuperNode is let in again.
+
+    ``refused_starts``: the SuperNode starts the SuperLink refused in between
+    ("Failed to activate SuperNode": the previous registration still online).
+    """
+    log = federation.node_dirs[site] / "flower" / "supernode.log"
+    offset = log.stat().st_size
+    started = time.perf_counter()
+    if kind == "killed":
+        federation.nodes[site].kill()  # SIGKILL: its SuperNode dies with it, without leaving
+        federation.nodes[site].wait(timeout=60)
+        federation.start_node(site, {})
+    elif kind == "supernode-killed":  # the SuperNode alone, restarted before its heartbeat lapses
+        os.kill(_supernode_pid(federation, site), signal.SIGKILL)
+    else:
+        federation.restart_node(site, {})  # SIGTERM, as a service manager stops it
+    healthy = time.perf_counter() - started
+    deadline = time.monotonic() + 300
+    while b"SuperNode ID:" not in log.read_bytes()[offset:]:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{site}'s SuperNode did not connect again: see {log}")
+        time.sleep(0.2)
+    connected = time.perf_counter() - started
+    federation.wait_ready([site])
+    text = log.read_bytes()[offset:].decode("utf-8", errors="replace")
+    return {
+        "healthy_s": healthy,
+        "connected_s": connected,
+        "refused_starts": text.count("Failed to activate SuperNode"),
+        "stale_deactivated": text.count("had not left the SuperLink"),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one round per configuration")
     parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="run in this new folder and keep it (the logs)"
+    )
     args = parser.parse_args()
     rounds = args.rounds or (1 if args.quick else 3)
     cases = 2 if args.quick else 4
-    with tempfile.TemporaryDirectory(prefix="harmonia-overhead-") as tmp:
-        root = Path(tmp)
+    with contextlib.ExitStack() as stack:
+        if args.keep is None:
+            root = Path(
+                stack.enter_context(tempfile.TemporaryDirectory(prefix="harmonia-overhead-"))
+            )
+        else:
+            args.keep.mkdir(parents=True)
+            root = args.keep
         setup = time.perf_counter()
         with running_federation(root, SITES, prepare=_prepare(cases)) as federation:
             setup_s = time.perf_counter() - setup
-            runs = {name: _run(federation, root, name, rounds) for name in CONFIGS}
+            runs = {
+                name: _run(federation, root, name, rounds) for name in CONFIGS if name != "before"
+            }
+            restart = {kind: _rejoin(federation, "east", kind) for kind in REJOINS}
+            runs["before"] = _run(federation, root, "before", rounds)
             without_dp = {k: v for k, v in PLAN.items() if k != "privacy"}
             local = {
                 "dp": max(_local_compute(federation.node_dirs[s], PLAN) for s in SITES),
@@ -252,6 +339,20 @@ def main() -> None:
         ["DP-SGD", "seconds"],
         [["on", f"{local['dp']:.2f}"], ["off", f"{local['no_dp']:.2f}"]],
     )
+    print_table(
+        "Restarting a node (east) between the runs",
+        ["stopped with", "healthy after s", "SuperNode let in after s", "starts refused", "stale"],
+        [
+            [
+                kind,
+                f"{r['healthy_s']:.1f}",
+                f"{r['connected_s']:.1f}",
+                str(r["refused_starts"]),
+                str(r["stale_deactivated"]),
+            ]
+            for kind, r in restart.items()
+        ],
+    )
     print_table("Ratios", ["ratio", "value"], [[k, f"{v:.3f}"] for k, v in ratios.items()])
     emit(
         {
@@ -262,6 +363,7 @@ def main() -> None:
             "setup_s": setup_s,
             "runs": runs,
             "local_training_s": local,
+            "restart": restart,
             "fixed_cost_before_s": before["fixed_s"],
             "fixed_cost_after_s": after["fixed_s"],
             "ratios": {k: (v if math.isfinite(v) else None) for k, v in ratios.items()},

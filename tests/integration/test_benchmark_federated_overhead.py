@@ -56,3 +56,14 @@ def test_quick_run_measures_every_configuration_and_prints_its_ratios() -> None:
         assert math.isclose(ratios[name], value, rel_tol=1e-9), name
     assert math.isfinite(ratios["dp_on_over_off_round"])
     assert figures["setup_s"] > 0
+    # a restarted node is let in at its first start, whether it was stopped or killed: its
+    # SuperNode left the SuperLink on SIGTERM, and after a kill the launcher deactivated
+    # the dead one's registration (else the SuperLink refuses the key for up to 60 s; on a
+    # loaded machine a restart may also take longer than that, so the deactivation itself is
+    # reported, not required)
+    assert set(figures["restart"]) == {"graceful", "killed", "supernode-killed"}
+    for kind, restart in figures["restart"].items():
+        assert restart["refused_starts"] == 0, (kind, restart)
+        assert restart["healthy_s"] > 0 and restart["connected_s"] > 0
+        assert restart["stale_deactivated"] in (0, 1)
+    assert figures["restart"]["graceful"]["stale_deactivated"] == 0  # it had left
