@@ -5,7 +5,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+from pydantic import ValidationError
+
 from node.consortium import MembershipFiles
+from node.settings import NodeSettings
 from node.supernode import DEFAULT_POLL_S, SuperNode
 from shared.crypto import KeyAlgorithm, generate_private_key, save_private_key
 
@@ -53,3 +57,11 @@ def test_without_the_launcher_it_is_flowers_own_supernode(tmp_path: Path) -> Non
         "127.0.0.1:9092",
     ]
     assert "--poll" not in argv and "node.supernode_launcher" not in argv
+
+
+def test_the_poll_setting_is_bounded_by_flowers_3_s(tmp_path: Path) -> None:
+    settings = NodeSettings(data_dir=tmp_path)
+    assert settings.flower_poll_seconds == DEFAULT_POLL_S and settings.flower_supernode_launcher
+    for bad in (0, 3.5):
+        with pytest.raises(ValidationError, match="flower_poll_seconds"):
+            NodeSettings(data_dir=tmp_path, flower_poll_seconds=bad)
