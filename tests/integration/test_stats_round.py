@@ -38,8 +38,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +64,13 @@ from tests.support.canary_sites import (
     readers,
     site_canaries,
 )
-from tests.support.federation import Federation, cli, environment, running_federation
+from tests.support.federation import (
+    Federation,
+    cli,
+    environment,
+    running_federation,
+    wait_healthy,
+)
 from tests.support.node_process import stop
 from tests.support.stats_sites import (
     EXAMPLE,
@@ -240,9 +248,12 @@ def harmonization_round(federation: Federation) -> dict[str, Any]:
         "coordinator.cli", "calibration", "publish", str(calibration_file),
         "--data-dir", coordinator,
     )  # fmt: skip
-    for index, site in enumerate(SITES):
+    in_process = threading.Lock()  # open_node migrates: one at a time in this process
+
+    def calibrate(index: int, site: str) -> None:
         data_dir = federation.node_dirs[site]
-        add_users(data_dir, readers(index))
+        with in_process:
+            add_users(data_dir, readers(index))
         assert "lung-nodule@1.0" in node_cli("guideline", "sync", "--data-dir", str(data_dir))
         fetched = node_cli(
             "calibration", "fetch", "--data-dir", str(data_dir),
@@ -250,13 +261,20 @@ def harmonization_round(federation: Federation) -> dict[str, Any]:
             "--readers-per-task", str(len(readers(index))),
         )  # fmt: skip
         assert f"calibration set {SET_ID}: 2 case(s)" in fetched
-        annotate_calibration(data_dir, index)
+        with in_process:
+            annotate_calibration(data_dir, index)
         uploaded = node_cli("calibration", "upload", "--data-dir", str(data_dir), "--set", SET_ID)
         assert f"of {len(readers(index))} reader(s)" in uploaded
+
+    # the sites' CLI calls overlap (each is mostly a process start), as nodes' would
+    with ThreadPoolExecutor(len(SITES)) as pool:
+        futures = [pool.submit(calibrate, index, site) for index, site in enumerate(SITES)]
+    for future in futures:
+        future.result()
     answer = cli(
         "coordinator.cli", "round", "stats", "--data-dir", coordinator, "--project", PROJECT,
-        "--wait-nodes", "120", "--no-noise", "--reply-timeout", "600",
-        timeout_s=1500,
+        "--wait-nodes", "120", "--no-noise", "--reply-timeout", "600", "--secagg-timeout", "300",
+        timeout_s=2100,
     )  # fmt: skip
     result: dict[str, Any] = json.loads(answer.stdout)
     assert result["answered"] == list(SITES), federation.diagnostics()
@@ -332,7 +350,7 @@ def test_a_node_killed_mid_secure_sum_is_reported_and_the_round_completes(
         "--wait-nodes",
         "40",
         "--reply-timeout",
-        "60",
+        "300",  # a deadline, not a wait: every node is alive until its keys are shared
         "--secagg-timeout",
         "45",  # the killed node never answers; each stage it is still asked waits this long;
         # a live node on a loaded CI machine must not be mistaken for it
@@ -358,13 +376,13 @@ def test_a_node_killed_mid_secure_sum_is_reported_and_the_round_completes(
                 time.sleep(0.05)
             os.kill(victim.pid, signal.SIGKILL)
             victim.wait(timeout=30)
-            out, _err = running.communicate(timeout=400)
+            out, _err = running.communicate(timeout=900)
         finally:
             stop(running)
     finally:
         engine.dispose()
         if victim.poll() is not None:  # the revision reads its re-review queue over HTTP
-            federation.start_node("hosp-c")
+            federation.spawn_node("hosp-c")  # it waits for the node's health
     result = json.loads(out)
     report = result["secure_aggregation"]
     assert report["status"] == "completed", f"{json.dumps(result)}\n{federation.diagnostics()}"
@@ -402,6 +420,7 @@ def test_a_revision_of_a_flagged_label_reaches_rereview_on_every_node(
     assert federation.node_ports is not None
     for index, site in enumerate(SITES):
         data_dir = federation.node_dirs[site]
+        wait_healthy(federation.node_url(site), federation.nodes[site])  # hosp-c restarted
         synced = node_cli("guideline", "sync", "--data-dir", str(data_dir))
         assert "loaded lung-nodule@1.1" in synced, synced
         upgraded = node_cli(

@@ -132,8 +132,12 @@ def forge_requests(data_dir: Path, canaries: list[str]) -> dict[str, str]:
     fleet = files.membership().fleet_address
     context = ssl.create_default_context(cafile=str(files.ca_bundle))
     with httpx.Client(verify=context, timeout=30) as client:
+        # a SuperNode's Content-Type: without it the SuperLink answers 415 before reading the
+        # body, and its log shows an "Unsupported Content-Type: ''" that looks like a proxy fault
         answer = client.post(
-            f"https://{fleet}/v1/fleet/push-messages", content=canaries[4].encode() * 3
+            f"https://{fleet}/v1/fleet/push-messages",
+            content=canaries[4].encode() * 3,
+            headers={"Content-Type": "application/protobuf"},
         )
     assert answer.status_code >= 400
     sent[canaries[4]] = "utf-8"
