@@ -337,6 +337,12 @@ def measure(
         )
     result: dict[str, Any] = json.loads(lines[-1].removeprefix("RESULT "))
     result.update({"process_wall_s": wall, "peak_tree_rss_mib": peak[0], "tree_cpu_s": cpu[0]})
+    # at once: a long run stopped later still has each finished measurement's figures
+    print(
+        f"measured {mode}, {count} sites: {wall:.1f} s wall, {cpu[0]:.2f} CPU s, "
+        f"peak tree RSS {peak[0]:.0f} MiB",
+        flush=True,
+    )
     return result
 
 
