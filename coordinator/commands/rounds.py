@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from coordinator.commands.options import add_data_dir, settings_from
 from coordinator.exit_codes import ExitCode
+from coordinator.run_config import run_config_text
 from shared.errors import ConfigurationError
 from shared.flower_process import flower_environment, flower_executable
 
@@ -154,14 +155,6 @@ def _share_count(text: str) -> int | float:
         return float(text)
 
 
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return json.dumps(str(value))
-
-
 def run_stats_round(
     settings: CoordinatorSettings,
     *,
@@ -226,7 +219,7 @@ def run_stats_round(
         "secagg-timeout-s": secagg_timeout_s,
         "secagg-min-nodes": secagg_min_nodes,
     }
-    run_config = " ".join(f"{key}={_toml(value)}" for key, value in config.items())
+    run_config = run_config_text(config)
     submitted = subprocess.run(
         [
             flower_executable("flwr"),

@@ -30,6 +30,7 @@ from typing import Any
 
 from coordinator.errors import SuperLinkUnavailableError
 from coordinator.models import ModelRegistry, RunStatus, TrainingRun
+from coordinator.run_config import run_config_text
 from coordinator.settings import CoordinatorSettings
 from coordinator.superlink import CONNECTION, FlowerPaths
 from coordinator.training.request import TrainingRequest
@@ -59,14 +60,6 @@ class PreparedRun:
     request: TrainingRequest
     config: dict[str, Any]
     paths: FlowerPaths
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return json.dumps(str(value))
 
 
 def _address(home: Path) -> tuple[str, int] | None:
@@ -286,7 +279,7 @@ def launch_run(
         submitted = _child(
             [
                 *(flower_executable("flwr"), "run", str(app_dir), CONNECTION),
-                *("--run-config", " ".join(f"{k}={_toml(v)}" for k, v in prepared.config.items())),
+                *("--run-config", run_config_text(prepared.config)),
                 *("--format", "json"),
             ],
             env=flower_environment(prepared.paths.home),

@@ -21,20 +21,25 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from node.assist.errors import ModelMismatchError, ModelUnavailableError
 from node.assist.records import ModelRef
+from node.errors import NodeError
 from shared.schemas.training import TrainingPlan, TrainingPlanError
 from shared.weights import WeightsFormatError, decode_weights, weights_sha256
+
+if TYPE_CHECKING:
+    from node.annotate import GuidelineRegistry
 
 __all__ = [
     "ModelBundle",
     "bundle_from_bytes",
     "bundle_from_file",
     "bundle_from_store",
+    "guideline_plans",
     "parse_model_key",
     "stored_model_path",
 ]
@@ -181,3 +186,22 @@ def _metadata(data: bytes, source: str) -> tuple[dict[str, np.ndarray[Any, Any]]
         return decode_weights(data)
     except WeightsFormatError as exc:
         raise ModelMismatchError(f"{source}: {exc}") from None
+
+
+def guideline_plans(
+    guidelines: GuidelineRegistry,
+) -> Callable[[str, str, str], TrainingPlan | None]:
+    """For ``bundle_from_store``: a model's plan in a guideline version the node holds.
+
+    The lookup answers ``None`` for a guideline version the node does not hold
+    (or one that declares no plan of that name), so the caller's next source decides.
+    """
+
+    def plan(name: str, version: str, model: str) -> TrainingPlan | None:
+        try:
+            found = guidelines.get(name, version)
+        except NodeError:
+            return None
+        return found.guideline.training_plan(model)
+
+    return plan

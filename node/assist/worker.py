@@ -20,17 +20,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from node.assist.geometry import ProposalOptions
-from node.assist.models import bundle_from_store
+from node.assist.models import bundle_from_store, guideline_plans
 from node.assist.runner import RunOptions
 from node.assist.service import AssistService
-from node.errors import NodeError
 from node.settings import NodeSettings
 from shared.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from node.assist.torch_predictor import TorchPredictor
     from node.runtime import NodeRuntime
-    from shared.schemas.training import TrainingPlan
 
 __all__ = ["BACKGROUND_ACTOR", "DraftWorker"]
 
@@ -64,14 +62,9 @@ class DraftWorker:
         return self._runtime
 
     def _predictor(self, runtime: NodeRuntime, key: str) -> TorchPredictor:
-        def guideline_plan(name: str, version: str, model: str) -> TrainingPlan | None:
-            try:
-                found = runtime.annotation.guidelines.get(name, version)
-            except NodeError:
-                return None
-            return found.guideline.training_plan(model)
-
-        bundle = bundle_from_store(self.data_dir, key, guideline_plan=guideline_plan)
+        bundle = bundle_from_store(
+            self.data_dir, key, guideline_plan=guideline_plans(runtime.annotation.guidelines)
+        )
         cached = self._predictors.get(bundle.ref.sha256)
         if cached is None:
             from node.assist.torch_predictor import TorchPredictor  # torch: the service has it

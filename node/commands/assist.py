@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from node.commands.options import add_data_dir, settings_from
-from node.errors import NodeError
 from node.exit_codes import ExitCode
 from shared.errors import ConfigurationError
 
@@ -217,7 +216,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _bundle(args: argparse.Namespace, runtime: NodeRuntime) -> ModelBundle:
-    from node.assist.models import bundle_from_file, bundle_from_store
+    from node.assist.models import bundle_from_file, bundle_from_store, guideline_plans
 
     plan = _plan(args.plan)
     if args.weights is not None:
@@ -225,15 +224,11 @@ def _bundle(args: argparse.Namespace, runtime: NodeRuntime) -> ModelBundle:
             args.weights, name=args.model_name, version=args.model_version, plan=plan
         )
 
-    def guideline_plan(name: str, version: str, model: str) -> TrainingPlan | None:
-        try:
-            found = runtime.annotation.guidelines.get(name, version)
-        except NodeError:
-            return None
-        return found.guideline.training_plan(model)
-
     return bundle_from_store(
-        runtime.settings.data_dir, args.model, plan=plan, guideline_plan=guideline_plan
+        runtime.settings.data_dir,
+        args.model,
+        plan=plan,
+        guideline_plan=guideline_plans(runtime.annotation.guidelines),
     )
 
 
