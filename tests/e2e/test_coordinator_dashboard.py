@@ -437,7 +437,10 @@ def test_an_admin_follows_a_training_run_in_the_dashboard(
     page.get_by_role("link", name="Open train-e2e-1").click()
     page.get_by_role("heading", name="Training run train-e2e-1").wait_for()
     status = page.locator("#run-status")
-    assert "Running: 1 of 3 round(s) done" in status.inner_text()
+    page.wait_for_function(  # the heading comes first, the run's record with the next fetch
+        "() => document.querySelector('#run-status').textContent"
+        ".includes('Running: 1 of 3 round(s) done')"
+    )
     with open_coordinator(settings) as runtime:
         runtime.models.record_round("train-e2e-1", _progress_entry(2))
     page.wait_for_function(
