@@ -31,6 +31,7 @@ from typing import Any
 from node.assist.catalog import model_for_project, pulled_versions
 from node.assist.records import ModelRef
 from node.assist.runner import AssistRunner
+from node.consortium.periodic import Periodic
 from node.errors import LearnError
 
 __all__ = ["BackgroundDrafts", "DraftPass"]
@@ -80,11 +81,13 @@ class BackgroundDrafts:
         self.interval_s = interval_s
         self.batch = batch
         self.client = LearningClient(data_dir, timeout_s=timeout_s)
-        self.passes = 0
         self._refused: dict[tuple[str, str], str] = {}
         self._stuck: dict[tuple[str, str], int] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()  # also ends a pass between its batches
+        # every interval_s, the first pass 1 s after start; a failed pass waits the interval too
+        self._schedule = Periodic(
+            "background-drafts", self._pass, interval_s=interval_s, retry_s=interval_s, first_s=1.0
+        )
 
     @property
     def refused(self) -> dict[tuple[str, str], str]:
@@ -143,23 +146,19 @@ class BackgroundDrafts:
                     break
         return done
 
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval_s if self.passes else 1.0):
-            try:
-                self.run_once()
-            except LearnError as error:  # the service is starting or restarting
-                _log.info("background drafts: %s; trying again in %g s", error, self.interval_s)
-            except Exception:  # keep serving; the next pass retries
-                _log.exception("background drafts: the pass failed")
-            self.passes += 1
+    def _pass(self) -> bool:
+        try:
+            self.run_once()
+        except LearnError as error:  # the service is starting or restarting
+            _log.info("background drafts: %s; trying again in %g s", error, self.interval_s)
+            return False
+        return True
 
     def start(self) -> None:
         """Run passes in a background thread until :meth:`stop`."""
-        self._thread = threading.Thread(target=self._loop, name="background-drafts", daemon=True)
-        self._thread.start()
+        self._schedule.start()
 
     def stop(self) -> None:
         """Stop after the batch in progress."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        self._schedule.stop(timeout_s=10)
