@@ -79,16 +79,27 @@ def _address(home: Path) -> tuple[str, int] | None:
     return (host, int(port)) if host and port.isdigit() else None
 
 
-def superlink_accepts(home: Path) -> bool:
-    """Whether the SuperLink named in ``home/config.toml`` accepts a connection now."""
+def _connection(home: Path) -> bool | None:
+    """What connecting to the SuperLink named in ``home/config.toml`` says now.
+
+    True: it accepted. False: it refused, or there is no address at all. None:
+    neither (a timeout or another error, e.g. on a loaded machine).
+    """
     address = _address(home)
     if address is None:
         return False
     try:
         with socket.create_connection(address, timeout=2):
             return True
-    except OSError:
+    except ConnectionRefusedError:
         return False
+    except OSError:
+        return None
+
+
+def superlink_accepts(home: Path) -> bool:
+    """Whether the SuperLink named in ``home/config.toml`` accepts a connection now."""
+    return _connection(home) is True
 
 
 def superlink_refuses(home: Path) -> bool:
@@ -97,16 +108,7 @@ def superlink_refuses(home: Path) -> bool:
     A connection that merely times out (a loaded machine) does not count: only a
     refusal (or no address at all) says the SuperLink is gone.
     """
-    address = _address(home)
-    if address is None:
-        return True
-    try:
-        with socket.create_connection(address, timeout=2):
-            return False
-    except ConnectionRefusedError:
-        return True
-    except OSError:
-        return False
+    return _connection(home) is False
 
 
 def run_owner(run: TrainingRun) -> int | None:
