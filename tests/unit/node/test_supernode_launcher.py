@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -26,6 +25,7 @@ from node.supernode_launcher import (
     write_clientapp_command,
 )
 from shared.errors import ConfigurationError
+from tests.support.flower_loop import flower_loop_copy
 
 
 class Clock:
@@ -39,19 +39,6 @@ class Clock:
 def _waits(poll_s: float = 0.5) -> tuple[FlowerWaits, Clock, list[float]]:
     clock, slept = Clock(), []
     return FlowerWaits(poll_s, clock=clock, sleep=slept.append), clock, slept
-
-
-def _flower_loop_copy() -> ModuleType:
-    """A fresh copy of flwr 1.41's SuperNode loop module (the real one stays untouched)."""
-    from flwr.supernode import start_client_internal
-
-    spec = importlib.util.spec_from_file_location(
-        "_copy_of_start_client_internal", start_client_internal.__file__
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_an_idle_node_pulls_every_3_s_as_flower_does() -> None:
@@ -96,7 +83,7 @@ def test_the_installed_flower_is_the_pinned_one_and_passes_the_check() -> None:
 
 def test_another_flower_version_is_refused_with_both_versions_named() -> None:
     with pytest.raises(FlowerInternalsChangedError) as refused:
-        check_flower(_flower_loop_copy(), installed="1.42.0")
+        check_flower(flower_loop_copy("_copy_of_start_client_internal"), installed="1.42.0")
     message = str(refused.value)
     assert "1.42.0" in message and PINNED_FLOWER in message and "harmonia[learn]" in message
 
@@ -117,14 +104,14 @@ def test_a_loop_without_the_known_waits_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_loop_without_the_wrapped_functions_is_refused() -> None:
-    module = _flower_loop_copy()
+    module = flower_loop_copy("_copy_of_start_client_internal")
     del module._init_connection
     with pytest.raises(FlowerInternalsChangedError, match="_init_connection"):
         check_flower(module, installed=PINNED_FLOWER)
 
 
 def test_installed_waits_replace_the_loops_time_and_note_each_received_message() -> None:
-    module = _flower_loop_copy()
+    module = flower_loop_copy("_copy_of_start_client_internal")
     check_flower(module, installed=PINNED_FLOWER)
     waits, _, slept = _waits(0.25)
     pushed: list[Any] = []

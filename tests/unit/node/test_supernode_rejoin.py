@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import socket
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from node.supernode_rejoin import deactivate_stale, read_node_id, remember_node_id
-
-
-def _flower_loop_copy() -> ModuleType:
-    from flwr.supernode import start_client_internal
-
-    spec = importlib.util.spec_from_file_location(
-        "_rejoin_copy_of_start_client_internal", start_client_internal.__file__
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.support.flower_loop import flower_loop_copy
 
 
 def _openssh_key(path: Path) -> Path:
@@ -47,7 +34,7 @@ def _closed_port() -> int:
 
 
 def test_the_node_id_the_connection_yields_is_kept(tmp_path: Path) -> None:
-    module = _flower_loop_copy()
+    module = flower_loop_copy("_rejoin_copy_of_start_client_internal")
     opened: list[Any] = []
 
     @contextlib.contextmanager
