@@ -51,6 +51,11 @@ def train(args: argparse.Namespace) -> int:
             f"round {entry['round']}: answered {', '.join(entry['answered']) or 'none'}"
             + (f"; refused {', '.join(entry['refused'])}" if entry["refused"] else "")
             + (f"; missing {', '.join(entry['missing'])}" if entry["missing"] else "")
+            + (
+                f"; asked again after rejoining {', '.join(entry['asked_again'])}"
+                if entry.get("asked_again")
+                else ""
+            )
             + (f"; train loss {loss:.4f}" if loss is not None else "")
             + "".join(f"; {k} {v:.4f}" for k, v in sorted(evaluation.items()) if k != "count")
             + f"; bytes {sum(entry['bytes'].values())}; {entry.get('wall_s', 0):.1f} s",

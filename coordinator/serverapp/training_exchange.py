@@ -6,6 +6,16 @@ instead of ``send_and_receive``'s 3 s polls, until every node answered or the
 deadline passed. :func:`wait_for_nodes` waits until enough SuperNodes are
 connected. Sites are named from the coordinator's registrations (node id →
 site); a node without one is ``node-<id>``.
+
+**A node that comes back is asked again.** A node killed without leaving
+stays *online* on the SuperLink until its heartbeat lapses, so a round may
+push to it after it died; when its restarted SuperNode deactivates that
+registration and registers again (:mod:`node.supernode_rejoin`), the
+SuperLink answers the pending message with ``NODE_UNAVAILABLE``, although
+the node is back a few seconds later. :func:`exchange` keeps such a node
+for up to ``rejoin_s`` and pushes its message again once it is connected
+(at most :data:`MAX_ASKS` times, never past the deadline); a node not back
+by then keeps its error reply (the round counts it missing).
 """
 
 from __future__ import annotations
@@ -17,9 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flwr.app import Message, RecordDict
+from flwr.common.constant import ErrorCode
 from flwr.serverapp import Grid
 
-__all__ = ["Exchange", "exchange", "load_registry", "wait_for_nodes"]
+__all__ = ["MAX_ASKS", "Exchange", "exchange", "load_registry", "wait_for_nodes"]
+
+MAX_ASKS = 3
+"""How many times one node is sent the same exchange's message (the first push included)."""
 
 
 def load_registry(path: str) -> dict[int, str]:
@@ -49,6 +63,8 @@ class Exchange:
 
     replies: dict[int, Message] = field(default_factory=dict)
     missing: list[int] = field(default_factory=list)
+    asked_again: list[int] = field(default_factory=list)
+    """Nodes that were unavailable and were sent the message again once back (once per push)."""
     push_s: float = 0.0
     wall_s: float = 0.0
 
@@ -62,23 +78,58 @@ def exchange(
     timeout_s: float,
     group_id: str | None = None,
     poll_s: float = 0.1,
+    rejoin_s: float = 0.0,
 ) -> Exchange:
-    """Push ``content(node)`` to each node and collect the replies until ``timeout_s``."""
+    """Push ``content(node)`` to each node and collect the replies until ``timeout_s``.
+
+    A node the SuperLink reports unavailable is asked again if it is connected
+    within ``rejoin_s`` (see the module docstring).
+    """
     started = time.monotonic()
-    messages = [
-        Message(content(node), dst_node_id=node, message_type=message_type, group_id=group_id)
-        for node in nodes
-    ]
-    pending = dict(zip(grid.push_messages(messages), nodes, strict=True))
-    result = Exchange(push_s=time.monotonic() - started)
+    result = Exchange()
+    asks = dict.fromkeys(nodes, 0)
+
+    def push(targets: list[int]) -> dict[str, int]:
+        messages = [
+            Message(content(n), dst_node_id=n, message_type=message_type, group_id=group_id)
+            for n in targets
+        ]
+        for node in targets:
+            asks[node] += 1
+        return dict(zip(grid.push_messages(messages), targets, strict=True))
+
+    pending = push(nodes)
+    result.push_s = time.monotonic() - started
     deadline = time.monotonic() + timeout_s
-    while pending and time.monotonic() < deadline:
+    away: dict[int, tuple[float, Message]] = {}  # unavailable node → (since, its error reply)
+    while (pending or away) and time.monotonic() < deadline:
         for reply in grid.pull_messages(list(pending)):
             node = pending.pop(reply.metadata.reply_to_message_id, None)
-            if node is not None:
+            if node is None:
+                continue
+            if _unavailable(reply) and asks[node] < MAX_ASKS and rejoin_s > 0:
+                away[node] = (time.monotonic(), reply)
+            else:
                 result.replies[node] = reply
-        if pending:
+        if away:
+            connected = set(grid.get_node_ids())
+            back = [n for n in away if n in connected]
+            for node in [n for n, (since, _) in away.items() if n not in back]:
+                if time.monotonic() - away[node][0] > rejoin_s:
+                    result.replies[node] = away.pop(node)[1]
+            for node in back:
+                del away[node]
+                result.asked_again.append(node)
+            if back:
+                pending.update(push(back))
+        if pending or away:
             time.sleep(poll_s)
+    for node, (_, reply) in away.items():
+        result.replies[node] = reply
     result.missing = sorted(pending.values())
     result.wall_s = time.monotonic() - started
     return result
+
+
+def _unavailable(reply: Message) -> bool:
+    return reply.has_error() and reply.error.code == ErrorCode.NODE_UNAVAILABLE

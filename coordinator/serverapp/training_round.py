@@ -209,6 +209,7 @@ class RoundRunner:
             group_id=str(config["round-id"]),
             timeout_s=self.config.reply_timeout_s,
             poll_s=self.config.poll_s,
+            rejoin_s=self.config.rejoin_wait_s,
         )
 
     def _read(self, result: Exchange) -> tuple[list[SiteReply], dict[str, str], list[str]]:
@@ -335,6 +336,7 @@ class RoundRunner:
             "answered": sorted(r.site for r in replies),
             "refused": dict(sorted(refused.items())),
             "missing": missing,
+            "asked_again": sorted(self.registry.get(n, f"node-{n}") for n in result.asked_again),
             "examples": examples,
             "bytes": {r.site: r.bytes_total for r in replies},
             "privacy": {

@@ -70,6 +70,8 @@ __all__ = [
 
 TASK_KEY = "harmonia-task"
 """The config key the ClientApp dispatches on (``training``, ``evaluation``...)."""
+SERVICE_START_WAIT_S = 60.0
+"""How long a message waits for the node's learning service to listen (a node just started)."""
 TRAINING = "training"
 EVALUATION = "evaluation"
 SECURE_FIT_CONFIG = "fitins.config"
@@ -154,7 +156,9 @@ def _work(op: str, message: Message, context: Context) -> Message:
             work = RoundWork(data_dir)
             header, body = (work.train if op == "train" else work.evaluate)(parameters, weights)
         else:
-            reply = LearningClient(data_dir).request(op, parameters, weights)
+            reply = LearningClient(data_dir, start_wait_s=SERVICE_START_WAIT_S).request(
+                op, parameters, weights
+            )
             header, body = reply.header, reply.body
     except HarmoniaError as refusal:
         if _secure(message):

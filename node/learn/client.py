@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import socket
 import struct
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,11 +106,36 @@ class LearningClient:
         The node's data directory.
     timeout_s
         How long one request may take (training included).
+    start_wait_s
+        How long to wait for a service that is not listening yet (the node is
+        starting: its SuperNode may be let in before the service has imported
+        torch; a killed node leaves its socket file behind, which refuses
+        connections until the new service binds it). Only connecting is
+        retried: a request once sent is never sent again.
     """
 
-    def __init__(self, data_dir: Path, *, timeout_s: float = 3600.0) -> None:
+    def __init__(
+        self, data_dir: Path, *, timeout_s: float = 3600.0, start_wait_s: float = 0.0
+    ) -> None:
         self.path = service_socket(data_dir)
         self.timeout_s = timeout_s
+        self.start_wait_s = start_wait_s
+
+    def _connect(self) -> socket.socket:
+        deadline = time.monotonic() + self.start_wait_s
+        while True:
+            connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                connect_unix(connection, self.path)
+                return connection
+            except (FileNotFoundError, ConnectionRefusedError):
+                connection.close()
+                if time.monotonic() >= deadline:
+                    raise
+            except OSError:
+                connection.close()
+                raise
+            time.sleep(0.2)
 
     def request(self, op: str, parameters: dict[str, Any], body: bytes = b"") -> ServiceReply:
         """Send one request and wait for its reply.
@@ -119,18 +145,17 @@ class LearningClient:
         LearningServiceUnavailableError
             No service listens, or it went away mid-request.
         """
-        if not self.path.exists():
-            raise LearningServiceUnavailableError(
-                f"the node's learning service is not running (no {self.path}): start the node "
-                "with 'harmonia-node serve', which runs it once the node is enrolled"
-            )
         try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            with self._connect() as connection:
                 connection.settimeout(self.timeout_s)
-                connect_unix(connection, self.path)
                 write_frame(connection, {"op": op, **parameters}, body)
                 header, data = read_frame(connection)
         except (OSError, ConnectionError, ValueError) as error:
+            if not self.path.exists():
+                raise LearningServiceUnavailableError(
+                    f"the node's learning service is not running (no {self.path}): start the "
+                    "node with 'harmonia-node serve', which runs it once the node is enrolled"
+                ) from None
             raise LearningServiceUnavailableError(
                 f"the node's learning service did not answer ({error}); see "
                 f"{self.path.parent / 'service.log'}"

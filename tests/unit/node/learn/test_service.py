@@ -1,3 +1,4 @@
+import socket
 import stat
 import subprocess
 import sys
@@ -79,6 +80,34 @@ def test_refusals_and_crashes_become_replies_and_the_service_survives(tmp_path: 
 def test_no_service_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(LearningServiceUnavailableError, match="harmonia-node serve"):
         LearningClient(tmp_path).ping()
+
+
+def test_a_socket_left_by_a_killed_service_refuses_without_a_start_wait(tmp_path: Path) -> None:
+    path = service_socket(tmp_path)
+    path.parent.mkdir()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as dead:
+        dead.bind(str(path))  # bound, never listening: what a killed service leaves
+    with pytest.raises(LearningServiceUnavailableError, match="did not answer"):
+        LearningClient(tmp_path).ping()
+
+
+def test_a_client_waits_for_a_service_that_is_starting(tmp_path: Path) -> None:
+    started: list[tuple[LearningServer, threading.Thread]] = []
+    timer = threading.Timer(0.5, lambda: started.append(_serve(tmp_path, {})))
+    timer.start()
+    try:
+        reply = LearningClient(tmp_path, timeout_s=10, start_wait_s=30).ping()
+        assert reply.ok
+    finally:
+        timer.join()
+        for server, thread in started:
+            server.stop()
+            thread.join(timeout=5)
+
+
+def test_a_service_that_never_starts_is_a_clear_error_after_the_wait(tmp_path: Path) -> None:
+    with pytest.raises(LearningServiceUnavailableError, match="harmonia-node serve"):
+        LearningClient(tmp_path, start_wait_s=0.3).ping()
 
 
 def test_the_clientapp_and_the_client_import_no_torch() -> None:
