@@ -1,11 +1,11 @@
-"""benchmarks/scale.py --quick runs end to end (2 and 3 virtual sites), ending with JSON.
+"""benchmarks/scale.py --quick runs end to end (3 virtual sites), ending with JSON.
 
 Figures are not judged (the machine is shared): what is checked is that every
 virtual site answered both rounds, the statistics round's pooled figures equal
 the one-process baseline's, every site evaluated the trained model, and the
-JSON line has its growth and ratio figures, each ratio this run's simulation
-over this run's baseline, and the cost of the one Ray head the run's
-simulations shared.
+JSON line has its ratio figures, each this run's simulation over this run's
+baseline (growth per added site needs two sizes: the full run's), and the
+cost of the one Ray head the run's simulations shared.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ def test_scale_quick_run() -> None:
     figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
     assert figures["benchmark"] == "scale" and figures["quick"] is True
     counts = figures["sites"]
-    assert len(counts) == 2 and 2 <= counts[0] < counts[1] and figures["dp_sgd"] is True
-    head = figures["ray_head"]  # started once for the four simulations
+    assert counts == [3] and figures["dp_sgd"] is True
+    head = figures["ray_head"]  # started once for both simulations
     assert head["start_wall_s"] > 0 and head["start_cpu_s"] > 0
     assert result.stdout.count("Ray head started in ") == 1
     for kind in ("stats", "train"):
@@ -56,10 +56,7 @@ def test_scale_quick_run() -> None:
             assert math.isclose(row["ratio_cpu_vs_baseline"], expected, abs_tol=slack)
             key = f"{kind}_cpu_vs_baseline_{row['sites']}"
             assert figures["ratios"][key] == row["ratio_cpu_vs_baseline"]
-        growth = figures["growth"][kind]
-        assert growth["simulation_cpu_s_per_site"] is not None
-        assert growth["simulation_peak_rss_mib_per_site"] is not None
-        assert all(v is None or math.isfinite(v) for v in growth.values())
+        assert all(v is None for v in figures["growth"][kind].values())  # one size only
     assert all(r["figures_equal_baseline"] is True for r in figures["stats"])
     assert all(r["evaluated"] == r["sites"] == r["baseline_answered"] for r in figures["train"])
     assert set(figures["ratios"]) == {
