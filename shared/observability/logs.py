@@ -58,6 +58,10 @@ def redact(text: str) -> str:
     return _SECRETS.sub("[redacted]", text)
 
 
+_CHATTY_CLIENTS = ("httpx", "httpcore")
+"""HTTP client libraries whose per-request INFO lines are kept out of the log unless DEBUG."""
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per record: time, level, logger, message, request_id, extras."""
 
@@ -105,3 +109,8 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # httpx logs every request it sends at INFO: the coordinator's Fleet proxy forwards each
+    # SuperNode poll, which made 9 of 10 lines of its log; our own access log says what came in
+    chatty = logging.WARNING if root.getEffectiveLevel() > logging.DEBUG else logging.NOTSET
+    for name in _CHATTY_CLIENTS:
+        logging.getLogger(name).setLevel(chatty)

@@ -90,6 +90,22 @@ def test_configure_logging_switches_format(restore_root_logger: None) -> None:
     assert len(logging.getLogger().handlers) == 1
 
 
+def test_http_clients_log_each_request_only_at_debug(restore_root_logger: None) -> None:
+    stream = io.StringIO()
+    try:
+        configure_logging("INFO", "text", stream=stream)
+        logging.getLogger("httpx").info('HTTP Request: POST https://127.0.0.1/v1/fleet/pull "200"')
+        logging.getLogger("httpx").warning("retrying")
+        (only,) = stream.getvalue().splitlines()
+        assert only.endswith("httpx: retrying")
+        configure_logging("DEBUG", "text", stream=stream)
+        logging.getLogger("httpx").info("HTTP Request: GET https://127.0.0.1/")
+        assert stream.getvalue().endswith("HTTP Request: GET https://127.0.0.1/\n")
+    finally:
+        for name in ("httpx", "httpcore"):
+            logging.getLogger(name).setLevel(logging.NOTSET)
+
+
 def test_an_unknown_format_is_refused(restore_root_logger: None) -> None:
     with pytest.raises(ValueError):
         configure_logging("INFO", "xml")
