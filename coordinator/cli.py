@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         calibration,
         guideline,
         harmonization,
+        model,
         rounds,
         sandbox,
         serve,
@@ -58,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="log lines as text (default) or one JSON object per line",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (serve, site, guideline, token, rounds, calibration, harmonization, sandbox):
+    commands = (serve, site, guideline, token, rounds, model, calibration, harmonization, sandbox)
+    for module in commands:
         module.register(subparsers)
     return parser
 

@@ -44,13 +44,21 @@ def model_card(version: ModelVersion) -> dict[str, Any]:
         for site, facts in version.metrics.get("sites", {}).items()
         if isinstance(facts, dict)
     }
-    caveats = [
-        "Trained on each site's local consensus labels, not on a reference standard: its "
-        "errors follow the readers' agreement under the stated guideline version.",
-        "Evaluated on the contributing sites' local validation consensus only; validate it on "
-        "your own data before clinical use.",
-    ]
-    if not version.privacy:
+    imported = version.metrics.get("imported")
+    if isinstance(imported, dict):
+        caveats = [
+            f"Imported, not trained by the consortium: {imported.get('source', '')}. No site's "
+            "data trained it and no site's privacy budget paid for it.",
+            "Not evaluated by the consortium; validate it on your own data before any use.",
+        ]
+    else:
+        caveats = [
+            "Trained on each site's local consensus labels, not on a reference standard: its "
+            "errors follow the readers' agreement under the stated guideline version.",
+            "Evaluated on the contributing sites' local validation consensus only; validate it "
+            "on your own data before clinical use.",
+        ]
+    if not version.privacy and not isinstance(imported, dict):
         caveats.append("No site reported a differential-privacy charge for these updates.")
     if version.secure_aggregation:
         caveats.append(
@@ -67,10 +75,14 @@ def model_card(version: ModelVersion) -> dict[str, Any]:
             "task": "pre-annotation and active learning on the consortium's guideline labels",
             "guideline": {"name": version.guideline, "version": version.guideline_version},
         },
-        "training_data": {
-            "sites": list(version.sites),
-            "labels": "each site's local consensus (adjudicated, else STAPLE or majority)",
-        },
+        "training_data": (
+            {"sites": [], "labels": f"none of the consortium's: {imported.get('source', '')}"}
+            if isinstance(imported, dict)
+            else {
+                "sites": list(version.sites),
+                "labels": "each site's local consensus (adjudicated, else STAPLE or majority)",
+            }
+        ),
         "training_procedure": {
             "rounds": version.rounds,
             "aggregation": version.aggregation,
@@ -102,12 +114,21 @@ def card_markdown(version: ModelVersion) -> str:
     lines = [
         f"# Model card: {version.name} v{version.version}",
         "",
-        f"Created {card['model']['created_at']} by training run `{version.run_id}`.",
+        (
+            f"Created {card['model']['created_at']} by training run `{version.run_id}`."
+            if version.run_id
+            else f"Imported {card['model']['created_at']}: {card['training_data']['labels']}."
+        ),
         "",
         "## Intended use",
         "",
-        f"{card['intended_use']['task'].capitalize()}, for the labels of guideline "
-        f"**{guideline['name']} v{guideline['version']}**.",
+        f"{card['intended_use']['task'].capitalize()}, for the labels of "
+        + (
+            f"guideline **{guideline['name']} v{guideline['version']}**."
+            if guideline["name"]
+            else f"plan **{version.plan.get('name', version.name)}** "
+            f"({', '.join(map(str, version.plan.get('labels', [])))})."
+        ),
         "",
         "## Training data",
         "",
