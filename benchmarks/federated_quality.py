@@ -48,17 +48,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pydicom
 import torch
 from _harness import emit, print_table
 from flwr.server.strategy.aggregate import aggregate
 
-from node.dicom.pixels import decode_frame, modality_values
 from node.egress import EgressGate, PrivacyBudget, Purpose
 from node.learn import (
     TrainingAccountant,
@@ -70,11 +67,11 @@ from node.learn import (
     load_training_data,
     train_local,
 )
+from node.learn.public import phantom_samples
 from node.learn.training import fit
-from node.learn.volumes import prepare_volume, resize_masks, stack_slices
 from node.store import create_database_engine
 from shared.models import Weights, add_weights, build_model, load_weights, model_weights
-from shared.phantoms import PhantomSeries, dataset_to_bytes
+from shared.phantoms import PhantomSeries
 from shared.schemas import TrainingPlan
 from tests.support.learn_sites import (
     PROJECT,
@@ -119,19 +116,7 @@ def test_set(series: list[PhantomSeries], plan: TrainingPlan) -> TrainingData:
     The truth is resampled to the plan's input size as the node resamples its
     consensus masks (nearest neighbour; unchanged at the phantoms' 64 px).
     """
-    images, targets, tasks = [], [], []
-    for case, item in enumerate(series):
-        planes = []
-        for dataset in item.datasets():
-            ds = pydicom.dcmread(BytesIO(dataset_to_bytes(dataset)))
-            planes.append(modality_values(ds, decode_frame(ds)))
-        prepared = prepare_volume(np.stack(planes), plan.input)
-        truth = resize_masks(item.ground_truth() > 0, plan.input.size).astype(np.float32)
-        for index in range(len(prepared)):
-            images.append(stack_slices(prepared, index, plan.input.context_slices))
-            targets.append(truth[index][None])
-            tasks.append(case)
-    return TrainingData.from_arrays(plan, np.stack(images), np.stack(targets), task_ids=tasks)
+    return phantom_samples(series, plan)
 
 
 def pooled(datasets: list[TrainingData]) -> TrainingData:

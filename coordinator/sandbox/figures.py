@@ -18,6 +18,8 @@ class Figures:
     model: str | None = None
     model_dice: float | None = None
     drafts: dict[str, int] = field(default_factory=dict)
+    seed_dice: float | None = None
+    """The seed model's Dice on public held-out phantoms, before any site's data."""
 
     @property
     def agreement_rose(self) -> bool:
@@ -27,12 +29,18 @@ class Figures:
 
 
 def model_dice(evaluation: dict[str, Any]) -> float | None:
-    """The final evaluation's Dice: pooled when there, else the mean of the sites'."""
+    """The final evaluation's Dice: pooled when there, else the mean of the sites', in [0, 1].
+
+    The sites release their evaluation sums with DP noise; on a sandbox's one
+    validation case per site the noise can push the ratio outside [0, 1].
+    Clipping it there is post-processing (no privacy cost) and the nearest
+    possible Dice.
+    """
     pooled = evaluation.get("pooled") or {}
     if isinstance(pooled.get("dice"), int | float):
-        return float(pooled["dice"])
+        return min(max(float(pooled["dice"]), 0.0), 1.0)
     values = [
-        float(site["dice"])
+        min(max(float(site["dice"]), 0.0), 1.0)
         for site in (evaluation.get("sites") or {}).values()
         if isinstance(site.get("dice"), int | float)
     ]

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import secrets
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +29,7 @@ from coordinator.sandbox.dicom_send import cstore_series, series_numbers, stow_s
 from coordinator.sandbox.errors import SandboxError, StepFailedError
 from coordinator.sandbox.figures import Figures, model_dice
 from coordinator.sandbox.layout import Layout
-from coordinator.sandbox.processes import Service, run_command
+from coordinator.sandbox.processes import Service, child_environment, run_command
 from coordinator.sandbox.readers import annotate_worklists, rereview
 from coordinator.sandbox.scenario import (
     DRAFTS_PROJECT,
@@ -63,6 +65,7 @@ STEPS = (
     "publish revised guideline",
     "re-annotation (re-review queue)",
     "statistics round 2",
+    "seed model pre-trained on public phantoms",
     "DP training rounds",
     "AI drafts on every node",
 )
@@ -102,6 +105,7 @@ class Sandbox:
         self.figures = Figures()
         self.started = time.monotonic()
         self.step_log = self.layout.log("steps")
+        self.seed_training: subprocess.Popen[str] | None = None
 
     # -- running ---------------------------------------------------------------------------
 
@@ -117,6 +121,7 @@ class Sandbox:
             self.publish_revision,
             self.reannotate,
             lambda: self.stats_round(before=False),
+            self.import_seed,
             self.train,
             self.drafts,
         ]
@@ -138,6 +143,9 @@ class Sandbox:
 
     def stop(self) -> None:
         """Stop every started process by PID, nodes first."""
+        if self.seed_training is not None and self.seed_training.poll() is None:
+            self.seed_training.kill()
+            self.seed_training.wait()
         for service in reversed(self.services):
             service.stop()
 
@@ -160,7 +168,26 @@ class Sandbox:
 
         for node in for_each_site(self.layout.sites, bring_up):  # side by side
             node.wait_healthy(deadline_s=300)
+        self._start_seed_training()
         return f"coordinator pid {coordinator.pid}, {len(self.scenarios)} node(s) enrolled"
+
+    def _start_seed_training(self) -> None:
+        """Pre-train the seed model in a child process while the readers work."""
+        plan = self.layout.root / "training-plan.json"
+        plan.write_text(json.dumps(training_plan(), indent=2))
+        log = self.layout.log("seed-model")
+        log.parent.mkdir(parents=True, exist_ok=True)
+        self.seed_training = subprocess.Popen(
+            [sys.executable, "-m", "coordinator.sandbox.seed", str(plan), str(self._seed_path)],
+            stdout=subprocess.PIPE,
+            stderr=log.open("a", encoding="utf-8"),
+            text=True,
+            env=child_environment(),
+        )
+
+    @property
+    def _seed_path(self) -> Path:
+        return self.layout.root / "seed-model.weights"
 
     def ingest(self) -> str:
         """Send each site's phantoms: even cases by STOW-RS, odd ones by C-STORE.
@@ -312,15 +339,50 @@ class Sandbox:
 
         for_each_site(self.layout.sites, answering)
 
+    def import_seed(self) -> str:
+        """Wait for the seed model's pre-training; register it with ``model import``."""
+        training = self.seed_training
+        if training is None:
+            raise SandboxError("the seed model's pre-training was never started")
+        try:
+            out, _ = training.communicate(timeout=1200)
+        except subprocess.TimeoutExpired:
+            training.kill()
+            training.wait()
+            raise SandboxError("the seed model's pre-training took over 20 minutes") from None
+        if training.returncode != 0:
+            raise SandboxError(
+                f"the seed model's pre-training exited with {training.returncode}",
+            )
+        facts = json.loads(out.strip().splitlines()[-1])
+        source = (
+            f"pre-trained on {facts['cases']} public synthetic phantoms ({facts['slices']} "
+            f"slices, {facts['epochs']} epochs, no DP: public data)"
+        )
+        imported = json.loads(
+            self._cli(
+                COORDINATOR,
+                *("model", "import", "--data-dir", str(self.layout.coordinator_dir)),
+                *("--plan", str(self.layout.root / "training-plan.json")),
+                *("--weights", str(self._seed_path), "--source", source),
+                log="training",
+            )
+        )
+        self.figures.seed_dice = float(facts["dice_on_public_held_out"])
+        return (
+            f"{imported['name']}@{imported['version']}, {source}; Dice on public held-out "
+            f"phantoms {self.figures.seed_dice:.3f}"
+        )
+
     def train(self) -> str:
-        """Federated DP training with the tiny plan; keep the final Dice."""
+        """Federated DP fine-tuning of the seed model with the tiny plan; keep the final Dice."""
         self._learning_services_answer()
         plan = self.layout.root / "training-plan.json"
-        plan.write_text(json.dumps(training_plan(), indent=2))
         output = self._cli(
             COORDINATOR,
             *("round", "train", "--data-dir", str(self.layout.coordinator_dir)),
             *("--plan", str(plan), "--project", PROJECT, "--rounds", str(self.options.rounds)),
+            *("--from-model", GUIDELINE_NAME),
             *("--min-sites", "1", "--expected-nodes", str(len(self.scenarios))),
             *("--wait-nodes", "180", "--reply-timeout", "900"),
             log="training",

@@ -47,7 +47,9 @@ def summary_lines(sandbox: Sandbox, figures: Figures) -> list[str]:
         f"  flagged labels: {', '.join(figures.flagged_labels) or 'none'}",
         f"  {LABEL} agreement (pooled Dice) before revision: {_figure(figures.agreement_before)}",
         f"  {LABEL} agreement (pooled Dice) after revision:  {_figure(figures.agreement_after)}",
-        f"  model {figures.model or 'n/a'} Dice: {_figure(figures.model_dice)}",
+        f"  seed model (public phantoms) Dice: {_figure(figures.seed_dice)}",
+        f"  model {figures.model or 'n/a'} Dice: {_figure(figures.model_dice)} (the sites'"
+        " DP-noised evaluation sums, pooled, clipped to [0, 1])",
         f"  AI drafts in project {DRAFTS_PROJECT}: "
         + (", ".join(f"{site} {n}" for site, n in figures.drafts.items()) or "none"),
         f"  data and logs: {layout.root}",
@@ -64,7 +66,7 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
 
 
 def run_sandbox(options: SandboxOptions, out: TextIO, *, exit_after: bool) -> int:
-    """Run the sandbox; 0 when every step worked and agreement rose, else 1."""
+    """Run the sandbox; 0 when every step worked, agreement rose and the model drafted, else 1."""
     sandbox = Sandbox(options, out)
     previous = signal.signal(signal.SIGTERM, _raise_stop)
     try:
@@ -83,6 +85,9 @@ def run_sandbox(options: SandboxOptions, out: TextIO, *, exit_after: bool) -> in
             print(line, file=out)
         if not figures.agreement_rose:
             print(f"FAILED: {LABEL} agreement did not rise after the revision", file=out)
+            return 1
+        if not any(figures.drafts.values()):
+            print("FAILED: the model drafted nothing on any node", file=out)
             return 1
         if exit_after:
             return 0

@@ -41,6 +41,9 @@ def test_model_dice_prefers_the_pooled_figure() -> None:
     assert model_dice({"pooled": {"dice": 0.5}, "sites": {"a": {"dice": 0.1}}}) == 0.5
     assert model_dice({"pooled": {"count": 3}, "sites": {"a": {"dice": 0.2}, "b": {"dice": 0.4}}})
     assert model_dice({"pooled": {"count": 3}}) is None
+    # DP noise on a tiny validation set can push the ratio past [0, 1]: the nearest Dice
+    assert model_dice({"pooled": {"dice": 2.357}}) == 1.0
+    assert model_dice({"sites": {"a": {"dice": -0.4}, "b": {"dice": 0.6}}}) == 0.3
 
 
 def test_the_summary_names_every_ui_and_login(tmp_path: Path) -> None:
