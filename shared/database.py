@@ -11,8 +11,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.pool import StaticPool
 
@@ -55,6 +53,9 @@ def migrate(engine: Engine, script_location: Path) -> None:
 
     Idempotent: a schema already at head is left as it is.
     """
+    from alembic import command  # only here: processes that only read and write rows skip it
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(script_location))
     with engine.begin() as connection:
