@@ -9,24 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from coordinator.cli import main
 from coordinator.commands.options import parse_duration
 from coordinator.exit_codes import ExitCode
 from coordinator.runtime import open_coordinator
 from coordinator.settings import CoordinatorSettings
+from tests.unit.coordinator.commands.conftest import run
 from tests.unit.coordinator.conftest import GUIDELINE
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("HARMONIA_COORDINATOR_FSYNC", "false")
-    return tmp_path / "coordinator"
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main([*args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_site_add_list_revoke(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

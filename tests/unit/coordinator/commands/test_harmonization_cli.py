@@ -13,12 +13,6 @@ from coordinator.exit_codes import ExitCode
 from tests.unit.coordinator.harmonize.conftest import CALIBRATION, CHEST
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("HARMONIA_COORDINATOR_FSYNC", "false")
-    return tmp_path / "coordinator"
-
-
 def test_publish_list_and_report(
     data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

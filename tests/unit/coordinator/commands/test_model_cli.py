@@ -9,23 +9,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from coordinator.cli import main
 from coordinator.exit_codes import ExitCode
 from shared.models import build_model
 from shared.schemas import TrainingPlan
 from tests.support.learn_sites import tiny_plan
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("HARMONIA_COORDINATOR_FSYNC", "false")
-    return tmp_path / "coordinator"
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main([*args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+from tests.unit.coordinator.commands.conftest import run
 
 
 def test_import_then_list_and_show_the_card(
