@@ -26,7 +26,7 @@ from typing import TextIO
 
 from coordinator.sandbox.admin_api import CoordinatorAdmin, NodeAdmin
 from coordinator.sandbox.dicom_send import cstore_series, series_numbers, stow_series
-from coordinator.sandbox.errors import SandboxError, StepFailedError
+from coordinator.sandbox.errors import CommandFailedError, SandboxError, StepFailedError
 from coordinator.sandbox.figures import Figures, model_dice
 from coordinator.sandbox.layout import Layout
 from coordinator.sandbox.processes import Service, child_environment, run_command
@@ -177,13 +177,14 @@ class Sandbox:
         plan.write_text(json.dumps(training_plan(), indent=2))
         log = self.layout.log("seed-model")
         log.parent.mkdir(parents=True, exist_ok=True)
-        self.seed_training = subprocess.Popen(
-            [sys.executable, "-m", "coordinator.sandbox.seed", str(plan), str(self._seed_path)],
-            stdout=subprocess.PIPE,
-            stderr=log.open("a", encoding="utf-8"),
-            text=True,
-            env=child_environment(),
-        )
+        with log.open("a", encoding="utf-8") as errors:  # the child keeps its own copy
+            self.seed_training = subprocess.Popen(
+                [sys.executable, "-m", "coordinator.sandbox.seed", str(plan), str(self._seed_path)],
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                text=True,
+                env=child_environment(),
+            )
 
     @property
     def _seed_path(self) -> Path:
@@ -344,15 +345,20 @@ class Sandbox:
         training = self.seed_training
         if training is None:
             raise SandboxError("the seed model's pre-training was never started")
+        log = self.layout.log("seed-model")
         try:
             out, _ = training.communicate(timeout=1200)
         except subprocess.TimeoutExpired:
             training.kill()
             training.wait()
-            raise SandboxError("the seed model's pre-training took over 20 minutes") from None
+            raise CommandFailedError(
+                "the seed model's pre-training took over 20 minutes", log=log, returncode=-9
+            ) from None
         if training.returncode != 0:
-            raise SandboxError(
+            raise CommandFailedError(
                 f"the seed model's pre-training exited with {training.returncode}",
+                log=log,
+                returncode=training.returncode,
             )
         facts = json.loads(out.strip().splitlines()[-1])
         source = (

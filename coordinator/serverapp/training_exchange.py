@@ -114,9 +114,11 @@ def exchange(
         if away:
             connected = set(grid.get_node_ids())
             back = [n for n in away if n in connected]
-            for node in [n for n, (since, _) in away.items() if n not in back]:
-                if time.monotonic() - away[node][0] > rejoin_s:
-                    result.replies[node] = away.pop(node)[1]
+            for node in [n for n in away if n not in back]:
+                since, error_reply = away[node]
+                if time.monotonic() - since > rejoin_s:
+                    result.replies[node] = error_reply
+                    del away[node]
             for node in back:
                 del away[node]
                 result.asked_again.append(node)

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+
 from coordinator.models import check_architecture
+from coordinator.sandbox.errors import CommandFailedError, SandboxError
+from coordinator.sandbox.loop import Sandbox, SandboxOptions
 from coordinator.sandbox.scenario import site_scenarios, training_plan
 from coordinator.sandbox.seed import PUBLIC_SEED_BASE, _public_series, main, pretrain
 from shared.schemas import TrainingPlan
@@ -42,3 +49,15 @@ def test_the_child_writes_the_weights_file_and_prints_the_facts(tmp_path: Path, 
     facts = json.loads(capsys.readouterr().out)
     assert decode_weights(out.read_bytes())[1] == {"pretrained": facts}
     assert not out.with_suffix(".partial").exists()
+
+
+def test_a_failed_pretraining_fails_the_step_naming_its_log(tmp_path: Path) -> None:
+    sandbox = Sandbox(SandboxOptions(sites=1, data_dir=tmp_path, base_port=21000), io.StringIO())
+    with pytest.raises(SandboxError, match="never started"):
+        sandbox.import_seed()
+    sandbox.seed_training = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.exit(3)"], stdout=subprocess.PIPE, text=True
+    )
+    with pytest.raises(CommandFailedError, match="exited with 3") as failed:
+        sandbox.import_seed()
+    assert failed.value.log == sandbox.layout.log("seed-model")
