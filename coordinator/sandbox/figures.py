@@ -20,6 +20,8 @@ class Figures:
     drafts: dict[str, int] = field(default_factory=dict)
     seed_dice: float | None = None
     """The seed model's Dice on public held-out phantoms, before any site's data."""
+    model_public_dice: float | None = None
+    """The trained model's Dice on the same public held-out phantoms."""
 
     @property
     def agreement_rose(self) -> bool:

@@ -55,6 +55,11 @@ from shared.simulation import CaseTruth
 
 __all__ = ["STEPS", "Sandbox", "SandboxOptions"]
 
+
+def _shown(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 STEPS = (
     "start coordinator and nodes",
     "ingest phantoms (STOW-RS, C-STORE)",
@@ -397,9 +402,21 @@ class Sandbox:
         if result.get("status") != "completed":
             raise SandboxError(f"training run ended {result.get('status')!r}")
         self.figures.model_dice = model_dice(result.get("final_evaluation") or {})
-        dice = self.figures.model_dice
-        shown = "n/a" if dice is None else f"{dice:.3f}"
-        return f"{result['rounds_completed']} round(s); model Dice {shown}"
+        scored = self._cli(
+            "coordinator.sandbox.seed",
+            *(str(plan), str(result["weights_path"]), "--score"),
+            log="training",
+        )
+        self.figures.model_public_dice = float(
+            json.loads(scored.strip().splitlines()[-1])["dice_on_public_held_out"]
+        )
+        noised = self.figures.model_dice
+        return (
+            f"{result['rounds_completed']} round(s); model Dice "
+            f"{self.figures.model_public_dice:.3f} on the public held-out phantoms (the seed's "
+            f"{_shown(self.figures.seed_dice)}), {_shown(noised)} from the sites' DP-noised "
+            "evaluation"
+        )
 
     def drafts(self) -> str:
         """Pull the model on each node; a new project with drafts on; run the assistant."""

@@ -13,7 +13,9 @@ plan's learning rate) and scores it on further public phantoms.
 ``python -m coordinator.sandbox.seed PLAN OUT`` writes the weights file
 ``OUT`` (imported with ``harmonia-coordinator model import``) and prints the
 facts as JSON; the sandbox runs it in a child process while the readers work,
-so torch stays out of the sandbox's own process.
+so torch stays out of the sandbox's own process. With ``--score`` it prints
+the Dice of the weights file ``OUT`` on the same public held-out phantoms
+(:func:`public_dice`): the sandbox scores the fine-tuned model so.
 """
 
 from __future__ import annotations
@@ -28,7 +30,14 @@ from typing import Any
 
 from shared.schemas.training import TrainingPlan
 
-__all__ = ["PUBLIC_SEED_BASE", "SEED_EPOCHS", "SEED_TRAIN_CASES", "main", "pretrain"]
+__all__ = [
+    "PUBLIC_SEED_BASE",
+    "SEED_EPOCHS",
+    "SEED_TRAIN_CASES",
+    "main",
+    "pretrain",
+    "public_dice",
+]
 
 PUBLIC_SEED_BASE = 900_000
 """Phantom seeds of the public cases: far above any site's (1000 × (site index + 1) + case)."""
@@ -72,7 +81,6 @@ def pretrain(
     """
     import torch
 
-    from node.learn.evaluation import evaluate_model
     from node.learn.public import phantom_samples
     from node.learn.training import fit
     from shared.models import build_model, model_weights, weight_names
@@ -81,11 +89,11 @@ def pretrain(
     started = time.process_time()
     torch.manual_seed(seed)
     training = phantom_samples(_public_series(styles, cases, 0), plan)
-    held_out = phantom_samples(_public_series(styles, _TEST_CASES, cases), plan)
     model = build_model(plan, seed=seed)
     schedule = plan.model_copy(update={"local_epochs": epochs, "privacy": None})
     fit(model, training, schedule, seed=seed)
-    dice = float(evaluate_model(model, held_out)["dice"])
+    arrays = dict(zip(weight_names(model), model_weights(model), strict=True))
+    dice = public_dice(plan, arrays, styles=styles, first=cases)
     facts = {
         "cases": cases,
         "slices": len(training),
@@ -93,8 +101,30 @@ def pretrain(
         "dice_on_public_held_out": round(dice, 4),
         "cpu_s": round(time.process_time() - started, 1),
     }
-    arrays = dict(zip(weight_names(model), model_weights(model), strict=True))
     return encode_weights(arrays, {"pretrained": facts}), facts
+
+
+def public_dice(
+    plan: TrainingPlan,
+    arrays: dict[str, Any],
+    *,
+    styles: int = 3,
+    first: int = SEED_TRAIN_CASES,
+) -> float:
+    """Dice of ``arrays`` on the public held-out phantoms (those after the ``first`` training ones).
+
+    The same phantoms score the seed and the model fine-tuned from it, so the
+    two figures compare; the sites' own evaluation is DP-noised and, on a
+    sandbox's one validation case per site, too noisy to read.
+    """
+    from node.learn.evaluation import evaluate_model
+    from node.learn.public import phantom_samples
+    from shared.models import build_model, load_weights
+
+    model = build_model(plan)
+    load_weights(model, list(arrays.values()))
+    held_out = phantom_samples(_public_series(styles, _TEST_CASES, first), plan)
+    return float(evaluate_model(model, held_out)["dice"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,11 +135,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--styles", type=int, default=3)
     parser.add_argument("--cases", type=int, default=SEED_TRAIN_CASES)
     parser.add_argument("--epochs", type=int, default=SEED_EPOCHS)
+    parser.add_argument(
+        "--score", action="store_true", help="score the weights file OUT instead of training"
+    )
     args = parser.parse_args(argv)
     import torch
 
+    from shared.weights import decode_weights
+
     torch.set_num_threads(1)  # beside the sandbox's nodes on a small machine
     plan = TrainingPlan.from_json(args.plan.read_bytes(), source=str(args.plan))
+    if args.score:
+        arrays, _ = decode_weights(args.out.read_bytes())
+        dice = public_dice(plan, arrays, styles=args.styles, first=args.cases)
+        print(json.dumps({"dice_on_public_held_out": round(dice, 4)}))
+        return 0
     weights, facts = pretrain(plan, styles=args.styles, cases=args.cases, epochs=args.epochs)
     partial = args.out.with_suffix(".partial")
     partial.write_bytes(weights)

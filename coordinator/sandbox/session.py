@@ -47,9 +47,11 @@ def summary_lines(sandbox: Sandbox, figures: Figures) -> list[str]:
         f"  flagged labels: {', '.join(figures.flagged_labels) or 'none'}",
         f"  {LABEL} agreement (pooled Dice) before revision: {_figure(figures.agreement_before)}",
         f"  {LABEL} agreement (pooled Dice) after revision:  {_figure(figures.agreement_after)}",
-        f"  seed model (public phantoms) Dice: {_figure(figures.seed_dice)}",
+        f"  model Dice on public held-out phantoms: seed {_figure(figures.seed_dice)}, "
+        f"{figures.model or 'n/a'} {_figure(figures.model_public_dice)}",
         f"  model {figures.model or 'n/a'} Dice: {_figure(figures.model_dice)} (the sites'"
-        " DP-noised evaluation sums, pooled, clipped to [0, 1])",
+        " DP-noised evaluation sums, pooled, clipped to [0, 1]; one validation case per site"
+        " is too few to read it)",
         f"  AI drafts in project {DRAFTS_PROJECT}: "
         + (", ".join(f"{site} {n}" for site, n in figures.drafts.items()) or "none"),
         f"  data and logs: {layout.root}",

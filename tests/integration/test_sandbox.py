@@ -81,6 +81,9 @@ def test_sandbox_walks_the_whole_loop_and_stops_everything(tmp_path: Path) -> No
     # the DP run fine-tuned the seed model pre-trained on public phantoms (imported as version 1)
     assert re.search(r"seed model pre-trained on public phantoms: ok: sandbox-lesions@1, ", out)
     assert re.search(r"model sandbox-lesions@2 Dice: [\d.]+", out), out
+    # ... and both are scored on the same public held-out phantoms
+    public = r"model Dice on public held-out phantoms: seed ([\d.]+), sandbox-lesions@2 ([\d.]+)"
+    assert re.search(public, out), out
     # every process is gone: nothing answers on the printed addresses
     for url in [dashboard.group(1), *(u for _, u in nodes)]:
         with pytest.raises(httpx.ConnectError):

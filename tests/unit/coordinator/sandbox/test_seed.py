@@ -49,6 +49,10 @@ def test_the_child_writes_the_weights_file_and_prints_the_facts(tmp_path: Path, 
     facts = json.loads(capsys.readouterr().out)
     assert decode_weights(out.read_bytes())[1] == {"pretrained": facts}
     assert not out.with_suffix(".partial").exists()
+    # scoring the written weights on the same public held-out phantoms gives the same Dice
+    assert main([str(plan), str(out), "--cases", "1", "--score"]) == 0
+    scored = json.loads(capsys.readouterr().out)
+    assert scored == {"dice_on_public_held_out": facts["dice_on_public_held_out"]}
 
 
 def test_a_failed_pretraining_fails_the_step_naming_its_log(tmp_path: Path) -> None:
