@@ -24,6 +24,13 @@ from flwr.supercore.task_identity import TaskIdentity
 _ids = count(1)
 
 
+def stamp_message_id(message: Message) -> str:
+    """Give a pushed message an id, as the SuperLink does (what ``push_messages`` returns)."""
+    message_id = f"m{next(_ids)}"
+    message.metadata.__dict__["_message_id"] = message_id
+    return message_id
+
+
 class LoopbackGrid(Grid):
     """``nodes``: node id → (ClientApp, node_config)."""
 
@@ -71,8 +78,7 @@ class LoopbackGrid(Grid):
     def push_messages(self, messages: Iterable[Message]) -> Iterable[str]:
         ids = []
         for message in messages:
-            message_id = f"m{next(_ids)}"
-            message.metadata.__dict__["_message_id"] = message_id
+            message_id = stamp_message_id(message)
             ids.append(message_id)
             nid = message.metadata.dst_node_id
             if self.answered[nid] >= self.stop_after.get(nid, 10**9):

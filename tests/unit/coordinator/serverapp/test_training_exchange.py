@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable
 
 from flwr.app import ConfigRecord, Error, Message, RecordDict
@@ -10,8 +9,7 @@ from flwr.common.constant import ErrorCode
 from flwr.supercore.task_identity import TaskIdentity
 
 from coordinator.serverapp.training_exchange import MAX_ASKS, exchange
-
-_ids = itertools.count()
+from tests.support.loopback_grid import stamp_message_id
 
 
 class ScriptedGrid:
@@ -42,8 +40,7 @@ class ScriptedGrid:
     def push_messages(self, messages: Iterable[Message]) -> Iterable[str]:
         ids = []
         for message in messages:
-            message_id = f"m{next(_ids)}"
-            message.metadata.__dict__["_message_id"] = message_id
+            message_id = stamp_message_id(message)
             ids.append(message_id)
             node = message.metadata.dst_node_id
             self.pushed.append(node)
