@@ -58,7 +58,7 @@ def _list(args: argparse.Namespace) -> int:
     with open_coordinator(settings_from(args)) as runtime:
         versions = runtime.models.versions(args.name)
     for version in versions:
-        made = f"run {version.run_id}" if version.run_id else "imported"
+        made = "imported" if version.imported_from is not None else f"run {version.run_id}"
         print(
             f"{version.name}:{version.version}\t{version.created_at:%Y-%m-%d %H:%M}\t{made}\t"
             f"sites {', '.join(version.sites) or 'none'}\t{version.parameters} parameters"

@@ -44,10 +44,10 @@ def model_card(version: ModelVersion) -> dict[str, Any]:
         for site, facts in version.metrics.get("sites", {}).items()
         if isinstance(facts, dict)
     }
-    imported = version.metrics.get("imported")
-    if isinstance(imported, dict):
+    imported_from = version.imported_from
+    if imported_from is not None:
         caveats = [
-            f"Imported, not trained by the consortium: {imported.get('source', '')}. No site's "
+            f"Imported, not trained by the consortium: {imported_from}. No site's "
             "data trained it and no site's privacy budget paid for it.",
             "Not evaluated by the consortium; validate it on your own data before any use.",
         ]
@@ -58,7 +58,7 @@ def model_card(version: ModelVersion) -> dict[str, Any]:
             "Evaluated on the contributing sites' local validation consensus only; validate it "
             "on your own data before clinical use.",
         ]
-    if not version.privacy and not isinstance(imported, dict):
+    if not version.privacy and imported_from is None:
         caveats.append("No site reported a differential-privacy charge for these updates.")
     if version.secure_aggregation:
         caveats.append(
@@ -76,8 +76,8 @@ def model_card(version: ModelVersion) -> dict[str, Any]:
             "guideline": {"name": version.guideline, "version": version.guideline_version},
         },
         "training_data": (
-            {"sites": [], "labels": f"none of the consortium's: {imported.get('source', '')}"}
-            if isinstance(imported, dict)
+            {"sites": [], "labels": f"none of the consortium's: {imported_from}"}
+            if imported_from is not None
             else {
                 "sites": list(version.sites),
                 "labels": "each site's local consensus (adjudicated, else STAPLE or majority)",
@@ -116,7 +116,7 @@ def card_markdown(version: ModelVersion) -> str:
         "",
         (
             f"Created {card['model']['created_at']} by training run `{version.run_id}`."
-            if version.run_id
+            if version.imported_from is None
             else f"Imported {card['model']['created_at']}: {card['training_data']['labels']}."
         ),
         "",

@@ -66,6 +66,12 @@ class ModelVersion:
     weights_bytes: int
     parameters: int
 
+    @property
+    def imported_from(self) -> str | None:
+        """Where an imported version's weights come from; None for a version a run made."""
+        imported = self.metrics.get("imported")
+        return str(imported.get("source", "")) if isinstance(imported, dict) else None
+
     def to_json(self) -> dict[str, Any]:
         """The version as JSON (the admin API's and ``model show``'s answer)."""
         return {

@@ -40,10 +40,14 @@ def model_dice(evaluation: dict[str, Any]) -> float | None:
     """
     pooled = evaluation.get("pooled") or {}
     if isinstance(pooled.get("dice"), int | float):
-        return min(max(float(pooled["dice"]), 0.0), 1.0)
+        return _dice_range(pooled["dice"])
     values = [
-        min(max(float(site["dice"]), 0.0), 1.0)
+        _dice_range(site["dice"])
         for site in (evaluation.get("sites") or {}).values()
         if isinstance(site.get("dice"), int | float)
     ]
     return sum(values) / len(values) if values else None
+
+
+def _dice_range(value: float) -> float:
+    return min(max(float(value), 0.0), 1.0)

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from coordinator.sandbox.admin_api import CoordinatorAdmin, NodeAdmin
 from coordinator.sandbox.dicom_send import cstore_series, series_numbers, stow_series
@@ -58,6 +58,11 @@ __all__ = ["STEPS", "Sandbox", "SandboxOptions"]
 
 def _shown(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
+
+
+def _last_json(output: str) -> Any:
+    """The JSON a command printed on its last line of output."""
+    return json.loads(output.strip().splitlines()[-1])
 
 
 STEPS = (
@@ -178,7 +183,7 @@ class Sandbox:
 
     def _start_seed_training(self) -> None:
         """Pre-train the seed model in a child process while the readers work."""
-        plan = self.layout.root / "training-plan.json"
+        plan = self._plan_path
         plan.write_text(json.dumps(training_plan(), indent=2))
         log = self.layout.log("seed-model")
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -194,6 +199,11 @@ class Sandbox:
     @property
     def _seed_path(self) -> Path:
         return self.layout.root / "seed-model.weights"
+
+    @property
+    def _plan_path(self) -> Path:
+        """The training plan (written at start: the seed's pre-training reads it first)."""
+        return self.layout.root / "training-plan.json"
 
     def ingest(self) -> str:
         """Send each site's phantoms: even cases by STOW-RS, odd ones by C-STORE.
@@ -365,7 +375,7 @@ class Sandbox:
                 log=log,
                 returncode=training.returncode,
             )
-        facts = json.loads(out.strip().splitlines()[-1])
+        facts = _last_json(out)
         source = (
             f"pre-trained on {facts['cases']} public synthetic phantoms ({facts['slices']} "
             f"slices, {facts['epochs']} epochs, no DP: public data)"
@@ -374,7 +384,7 @@ class Sandbox:
             self._cli(
                 COORDINATOR,
                 *("model", "import", "--data-dir", str(self.layout.coordinator_dir)),
-                *("--plan", str(self.layout.root / "training-plan.json")),
+                *("--plan", str(self._plan_path)),
                 *("--weights", str(self._seed_path), "--source", source),
                 log="training",
             )
@@ -388,7 +398,7 @@ class Sandbox:
     def train(self) -> str:
         """Federated DP fine-tuning of the seed model with the tiny plan; keep the final Dice."""
         self._learning_services_answer()
-        plan = self.layout.root / "training-plan.json"
+        plan = self._plan_path
         output = self._cli(
             COORDINATOR,
             *("round", "train", "--data-dir", str(self.layout.coordinator_dir)),
@@ -398,7 +408,7 @@ class Sandbox:
             *("--wait-nodes", "180", "--reply-timeout", "900"),
             log="training",
         )
-        result = json.loads(output.strip().splitlines()[-1])
+        result = _last_json(output)
         if result.get("status") != "completed":
             raise SandboxError(f"training run ended {result.get('status')!r}")
         self.figures.model_dice = model_dice(result.get("final_evaluation") or {})
@@ -407,9 +417,7 @@ class Sandbox:
             *(str(plan), str(result["weights_path"]), "--score"),
             log="training",
         )
-        self.figures.model_public_dice = float(
-            json.loads(scored.strip().splitlines()[-1])["dice_on_public_held_out"]
-        )
+        self.figures.model_public_dice = float(_last_json(scored)["dice_on_public_held_out"])
         noised = self.figures.model_dice
         return (
             f"{result['rounds_completed']} round(s); model Dice "
@@ -430,7 +438,7 @@ class Sandbox:
         )
 
     def _drafts_on(self, site: str) -> tuple[str, int]:
-        plan = self.layout.root / "training-plan.json"
+        plan = self._plan_path
         data_dir, node = str(self.layout.node_dir(site)), self.nodes[site]
         pulled = json.loads(self._cli(NODE, "model", "pull", "--data-dir", data_dir, log=site))
         model = f"{pulled['name']}@{pulled['version']}"

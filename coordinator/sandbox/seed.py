@@ -52,14 +52,14 @@ then finds the lesions; 150 leave a margin and take about 15 CPU seconds."""
 _TEST_CASES = 3
 
 
-def _public_series(plan_sites: int, count: int, first: int) -> list[Any]:
+def _public_series(styles: int, count: int, first: int) -> list[Any]:
     from coordinator.sandbox.scenario import site_scenarios
     from shared.phantoms import generate_series
 
-    styles = site_scenarios(max(plan_sites, 1), 1)
+    scenarios = site_scenarios(max(styles, 1), 1)
     series = []
     for number in range(first, first + count):
-        scenario = dataclasses.replace(styles[number % len(styles)], name="public")
+        scenario = dataclasses.replace(scenarios[number % len(scenarios)], name="public")
         spec = dataclasses.replace(scenario.case_spec(0), seed=PUBLIC_SEED_BASE + number)
         series.append(generate_series(spec))
     return series
